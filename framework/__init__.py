@@ -1,0 +1,17 @@
+"""framework: a Gluon-style deep-learning library on NumPy and CuPy.
+
+    import framework as fw
+    x = fw.nd.array([1, 2, 3, 4])
+    x.attach_grad()
+    with fw.autograd.record():
+        y = x * x + 1
+    y.backward()
+"""
+from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  # noqa: F401
+from . import autograd  # noqa: F401  (before ndarray: ndarray reads autograd.state)
+from . import ndarray  # noqa: F401
+from . import ndarray as nd  # noqa: F401
+from . import random  # noqa: F401
+from .ndarray import NDArray  # noqa: F401
+
+__version__ = "0.1.0"

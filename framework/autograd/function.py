@@ -1,0 +1,97 @@
+"""`Function`: a user-defined operator with hand-written forward and backward."""
+from __future__ import annotations
+
+from ..ndarray.ndarray import NDArray
+from ..ndarray.operator import Operator
+from .state import STATE
+
+__all__ = ["Function"]
+
+
+class _FunctionNode(Operator):
+    """The graph node of one ``Function`` call; its gradient is not differentiable."""
+
+    differentiable_backward = False
+
+    def __init__(self, function: "Function") -> None:
+        self.function = function
+        self.name = type(function).__name__
+
+    def backward(self, *grad_outputs):
+        old = STATE.recording
+        STATE.recording = False
+        try:
+            grads = self.function.backward(*grad_outputs)
+        finally:
+            STATE.recording = old
+        grads = grads if isinstance(grads, (list, tuple)) else (grads,)
+        if len(grads) != len(self.parents):
+            raise RuntimeError(
+                f"{self.name}.backward must return exactly as many gradients as forward "
+                f"took NDArray inputs: expected {len(self.parents)}, got {len(grads)}")
+        for i, g in enumerate(grads):
+            if self.parents[i] is not None and not isinstance(g, NDArray):
+                raise TypeError(f"{self.name}.backward: gradient {i} must be an NDArray, "
+                                f"got {type(g).__name__}")
+        return tuple(grads)
+
+
+class Function:
+    """Subclass and define ``forward(*inputs)`` and ``backward(*output_grads)``.
+
+    Both take and return NDArrays; ``forward`` runs without recording, and can
+    keep what ``backward`` needs with ``save_for_backward``. An instance may be
+    called once.
+
+        class Sigmoid(autograd.Function):
+            def forward(self, x):
+                y = 1 / (1 + nd.exp(-x))
+                self.save_for_backward(y)
+                return y
+            def backward(self, dy):
+                y, = self.saved_tensors
+                return dy * y * (1 - y)
+    """
+
+    def __init__(self) -> None:
+        self._used = False
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *args) -> None:
+        self.saved_tensors = args
+
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward")
+
+    def backward(self, *output_grads):
+        raise NotImplementedError(f"{type(self).__name__} must define backward")
+
+    def __call__(self, *inputs):
+        if self._used:
+            raise RuntimeError(f"each Function instance can only be called once; create a new "
+                               f"{type(self).__name__}() for every call")
+        self._used = True
+        for i, x in enumerate(inputs):
+            if not isinstance(x, NDArray):
+                raise TypeError(f"{type(self).__name__}: input {i} must be an NDArray, "
+                                f"got {type(x).__name__}")
+        old = STATE.recording
+        STATE.recording = False
+        try:
+            outputs = self.forward(*inputs)
+        finally:
+            STATE.recording = old
+        single = isinstance(outputs, NDArray)
+        outputs = (outputs,) if single else tuple(outputs)
+        # fresh arrays sharing the data, so an input returned as is keeps its own history
+        outputs = tuple(NDArray(o._data, o._ctx) for o in outputs)
+        if STATE.recording and any(x._node is not None for x in inputs):
+            node = _FunctionNode(self)
+            node.ctx = inputs[0]._ctx if inputs else outputs[0]._ctx
+            node.parents = tuple((x._node, x._index) if x._node is not None else None
+                                 for x in inputs)
+            node.n_out = len(outputs)
+            node.out_meta = tuple((o.shape, o._data.dtype) for o in outputs)
+            for i, o in enumerate(outputs):
+                o._node, o._index = node, i
+        return outputs[0] if single else outputs

@@ -1,0 +1,145 @@
+"""Devices: `Context` (cpu(0), gpu(i)) and the array module behind each.
+
+NumPy backs ``cpu``; CuPy backs ``gpu``. Every operator asks its context for
+the array module (``ctx.xp``) and calls that, so one code path serves both.
+"""
+from __future__ import annotations
+
+import threading
+from types import ModuleType
+from typing import Callable, Dict, Optional
+
+import numpy
+
+__all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context", "num_gpus",
+           "set_array_module"]
+
+
+def _import_cupy() -> ModuleType:
+    try:
+        import cupy
+    except ImportError as err:
+        raise RuntimeError(
+            "a gpu context needs CuPy, which is not installed "
+            "(install it with: pip install 'framework[gpu]')") from err
+    return cupy
+
+
+# device type -> function returning its array module (imported on first use)
+_MODULE_LOADERS: Dict[str, Callable[[], ModuleType]] = {
+    "cpu": lambda: numpy,
+    "cpu_pinned": lambda: numpy,
+    "gpu": _import_cupy,
+}
+
+
+class Context:
+    """A device: ``Context('cpu', 0)`` or ``Context('gpu', 1)``.
+
+    Contexts are interned, so ``cpu(0) is cpu(0)``. Used as a ``with`` block it
+    becomes the default context for arrays created inside.
+    """
+
+    __slots__ = ("device_type", "device_id", "_xp", "_old")
+    _interned: Dict[tuple, "Context"] = {}
+    _default = threading.local()
+
+    def __new__(cls, device_type, device_id: int = 0) -> "Context":
+        if isinstance(device_type, Context):
+            return device_type
+        key = (str(device_type), int(device_id))
+        ctx = cls._interned.get(key)
+        if ctx is None:
+            if key[0] not in _MODULE_LOADERS:
+                raise ValueError(f"Context: unknown device type {device_type!r}; "
+                                 f"expected one of {sorted(_MODULE_LOADERS)}")
+            ctx = object.__new__(cls)
+            ctx.device_type, ctx.device_id = key
+            ctx._xp = None
+            cls._interned[key] = ctx
+        return ctx
+
+    @property
+    def xp(self) -> ModuleType:
+        """The array module (numpy, cupy, ...) holding this context's arrays."""
+        xp = self._xp
+        if xp is None:
+            xp = _MODULE_LOADERS[self.device_type]()
+            if self.device_type == "gpu" and xp.__name__ == "cupy":
+                count = xp.cuda.runtime.getDeviceCount()
+                if self.device_id >= count:
+                    raise RuntimeError(f"{self} requested but only {count} GPU(s) are visible")
+            self._xp = xp
+        return xp
+
+    def __repr__(self) -> str:
+        return f"{self.device_type}({self.device_id})"
+
+    def __reduce__(self):
+        return (Context, (self.device_type, self.device_id))
+
+    def __enter__(self) -> "Context":
+        self._old = current_context()
+        Context._default.value = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        Context._default.value = self._old
+
+    def empty_cache(self) -> None:
+        """Release cached device memory (CuPy's memory pool); no-op on cpu."""
+        if self.device_type == "gpu" and self.xp.__name__ == "cupy":
+            self.xp.get_default_memory_pool().free_all_blocks()
+
+
+def cpu(device_id: int = 0) -> Context:
+    """The CPU context."""
+    return Context("cpu", device_id)
+
+
+def cpu_pinned(device_id: int = 0) -> Context:
+    """Pinned host memory; here the same arrays as cpu."""
+    return Context("cpu_pinned", device_id)
+
+
+def gpu(device_id: int = 0) -> Context:
+    """The context of GPU number ``device_id`` (needs CuPy)."""
+    return Context("gpu", device_id)
+
+
+def current_context() -> Context:
+    """The default context: cpu(0) unless inside a ``with ctx:`` block."""
+    return getattr(Context._default, "value", None) or cpu(0)
+
+
+def num_gpus() -> int:
+    """Number of visible GPUs; 0 when CuPy or a CUDA device is missing."""
+    try:
+        import cupy
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # no CuPy, no driver, no device: all mean zero GPUs
+        return 0
+
+
+def set_array_module(device_type: str, loader: Optional[Callable[[], ModuleType]]) -> Callable:
+    """Replace the array module behind ``device_type``; returns the old loader.
+
+    The test suite uses this to back ``gpu`` with a strict NumPy wrapper that,
+    like CuPy, refuses implicit conversion to host arrays. ``None`` restores CuPy.
+    """
+    old = _MODULE_LOADERS[device_type]
+    _MODULE_LOADERS[device_type] = loader or (_import_cupy if device_type == "gpu" else (lambda: numpy))
+    for ctx in Context._interned.values():
+        if ctx.device_type == device_type:
+            ctx._xp = None
+    return old
+
+
+def move(data, src: Context, dst: Context):
+    """Copy raw array ``data`` from context ``src`` to context ``dst``."""
+    if src.xp is not numpy and src.xp is not dst.xp:
+        data = src.xp.asnumpy(data)          # device -> host
+    if dst.device_type == "gpu" and dst.xp.__name__ == "cupy":
+        with dst.xp.cuda.Device(dst.device_id):
+            return dst.xp.array(data, copy=True)
+    return dst.xp.array(data, copy=True)

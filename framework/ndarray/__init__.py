@@ -1,0 +1,13 @@
+"""``framework.nd``: NDArray and its operators (MXNet's ``mxnet.ndarray``)."""
+from .ndarray import NDArray, synchronize  # noqa: F401
+from .creation import *  # noqa: F401,F403
+from .ops import *  # noqa: F401,F403
+from . import random  # noqa: F401
+
+
+def waitall() -> None:
+    """Wait until all pending device work is done (no-op without a GPU)."""
+    from ..context import Context
+    for ctx in list(Context._interned.values()):
+        if ctx.device_type == "gpu" and ctx._xp is not None:
+            synchronize(ctx)

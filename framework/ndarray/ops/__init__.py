@@ -1,0 +1,15 @@
+"""The operator library: every ``framework.nd`` function that computes something.
+
+Each module holds operators of one kind, each operator's forward and gradient
+side by side in one class.
+"""
+from .arith import *       # noqa: F401,F403
+from .broadcast import *   # noqa: F401,F403
+from .convert import *     # noqa: F401,F403
+from .unary import *       # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .reduce import *      # noqa: F401,F403
+from .shape import *       # noqa: F401,F403
+from .linalg import *      # noqa: F401,F403
+from .index import *       # noqa: F401,F403
+from .nn import *          # noqa: F401,F403

@@ -1,0 +1,269 @@
+"""Binary arithmetic with broadcasting, comparisons and ``where``.
+
+Either operand may be a Python scalar (a constant with no gradient).
+"""
+from __future__ import annotations
+
+import math
+
+from ..ndarray import NDArray, _operand
+from ..operator import Operator
+from .broadcast import sum_to
+
+__all__ = ["add", "subtract", "multiply", "divide", "modulo", "power", "maximum", "minimum",
+           "negative", "equal", "not_equal", "greater", "greater_equal", "lesser",
+           "lesser_equal", "where", "elemwise_add", "elemwise_sub", "elemwise_mul",
+           "elemwise_div", "broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div",
+           "broadcast_mod", "broadcast_power", "broadcast_maximum", "broadcast_minimum",
+           "broadcast_equal", "broadcast_not_equal", "broadcast_greater",
+           "broadcast_greater_equal", "broadcast_lesser", "broadcast_lesser_equal", "hypot"]
+
+
+def _shape(v):
+    return getattr(v, "shape", None)
+
+
+class _Binary(Operator):
+    """Elementwise ``f(a, b)`` with NumPy broadcasting; remembers operand shapes."""
+
+    ufunc = ""
+
+    def forward(self, a, b):
+        self.shapes = (_shape(a), _shape(b))
+        try:
+            return getattr(self.xp, self.ufunc)(a, b)
+        except ValueError:
+            raise ValueError(f"operator {self.name}: shapes {self.shapes[0]} and "
+                             f"{self.shapes[1]} cannot be broadcast together") from None
+
+    def grads(self, ga, gb):
+        """Reduce each wanted gradient to its operand's shape."""
+        return (sum_to(ga, self.shapes[0]) if ga is not None else None,
+                sum_to(gb, self.shapes[1]) if gb is not None else None)
+
+
+class Add(_Binary):
+    name, ufunc = "add", "add"
+
+    def backward(self, gy):
+        return self.grads(gy if self.wants(0) else None, gy if self.wants(1) else None)
+
+
+class Subtract(_Binary):
+    name, ufunc = "subtract", "subtract"
+
+    def backward(self, gy):
+        return self.grads(gy if self.wants(0) else None, -gy if self.wants(1) else None)
+
+
+class Multiply(_Binary):
+    name, ufunc = "multiply", "multiply"
+    saves_inputs = (0, 1)
+
+    def backward(self, gy):
+        a, b = self.saved_inputs
+        return self.grads(gy * b if self.wants(0) else None, gy * a if self.wants(1) else None)
+
+
+class Divide(_Binary):
+    name, ufunc = "divide", "true_divide"
+    saves_inputs = (0, 1)
+
+    def backward(self, gy):
+        a, b = self.saved_inputs
+        ga = gy / b if self.wants(0) else None
+        gb = -gy * a / (b * b) if self.wants(1) else None
+        return self.grads(ga, gb)
+
+
+class Modulo(_Binary):
+    name, ufunc = "modulo", "fmod"
+    saves_inputs = (0, 1)
+
+    def forward(self, a, b):
+        # MXNet's mod follows the sign of the divisor, like Python's %
+        self.shapes = (_shape(a), _shape(b))
+        return self.xp.mod(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved_inputs
+        ga = gy if self.wants(0) else None
+        gb = None
+        if self.wants(1):
+            raw = lambda v: v._data if isinstance(v, NDArray) else v  # noqa: E731
+            gb = -gy * self.constant(self.xp.floor_divide(raw(a), raw(b)))
+        return self.grads(ga, gb)
+
+
+def _log(v):
+    from .unary import log
+    return log(v) if isinstance(v, NDArray) else math.log(v)
+
+
+class Power(_Binary):
+    name, ufunc = "power", "power"
+    saves_inputs = (0, 1)
+
+    def backward(self, gy):
+        a, b = self.saved_inputs
+        ga = gy * b * a ** (b - 1) if self.wants(0) else None
+        gb = gy * a ** b * _log(a) if self.wants(1) else None
+        return self.grads(ga, gb)
+
+
+class Maximum(_Binary):
+    """The gradient goes to ``a`` where ``a >= b``, else to ``b``."""
+
+    name, ufunc = "maximum", "maximum"
+    saves_inputs = (0, 1)
+
+    def backward(self, gy):
+        a, b = self.saved_inputs
+        mask = a >= b if isinstance(a, NDArray) else b <= a
+        return self.grads(gy * mask if self.wants(0) else None,
+                          gy * (1 - mask) if self.wants(1) else None)
+
+
+class Minimum(_Binary):
+    """The gradient goes to ``a`` where ``a <= b``, else to ``b``."""
+
+    name, ufunc = "minimum", "minimum"
+    saves_inputs = (0, 1)
+
+    def backward(self, gy):
+        a, b = self.saved_inputs
+        mask = a <= b if isinstance(a, NDArray) else b >= a
+        return self.grads(gy * mask if self.wants(0) else None,
+                          gy * (1 - mask) if self.wants(1) else None)
+
+
+class Hypot(_Binary):
+    name, ufunc = "hypot", "hypot"
+    saves_inputs = (0, 1)
+    saves_outputs = (0,)
+
+    def backward(self, gy):
+        a, b = self.saved_inputs
+        y = self.output()
+        return self.grads(gy * a / y if self.wants(0) else None,
+                          gy * b / y if self.wants(1) else None)
+
+
+class Negative(Operator):
+    name = "negative"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class _Compare(_Binary):
+    """1 where the comparison holds, else 0, in the operands' dtype (as MXNet)."""
+
+    zero_grad = True
+
+    def forward(self, a, b):
+        dtype = a.dtype if hasattr(a, "dtype") else b.dtype
+        return super().forward(a, b).astype(dtype)
+
+
+class Equal(_Compare):
+    name, ufunc = "equal", "equal"
+
+
+class NotEqual(_Compare):
+    name, ufunc = "not_equal", "not_equal"
+
+
+class Greater(_Compare):
+    name, ufunc = "greater", "greater"
+
+
+class GreaterEqual(_Compare):
+    name, ufunc = "greater_equal", "greater_equal"
+
+
+class Lesser(_Compare):
+    name, ufunc = "lesser", "less"
+
+
+class LesserEqual(_Compare):
+    name, ufunc = "lesser_equal", "less_equal"
+
+
+class Where(Operator):
+    """``x`` where ``condition`` is non-zero, else ``y`` (all broadcast together)."""
+
+    name = "where"
+    saves_inputs = (0,)
+
+    def forward(self, condition, x, y):
+        self.shapes = (_shape(x), _shape(y))
+        try:
+            return self.xp.where(condition != 0, x, y)
+        except ValueError:
+            raise ValueError(f"operator where: condition {_shape(condition)}, x {_shape(x)} and "
+                             f"y {_shape(y)} cannot be broadcast together") from None
+
+    def backward(self, gy):
+        cond, = self.saved_inputs
+        gx = sum_to(where(cond, gy, 0.0), self.shapes[0]) if self.wants(1) else None
+        gy_ = sum_to(where(cond, 0.0, gy), self.shapes[1]) if self.wants(2) else None
+        return None, gx, gy_
+
+
+def _binary_function(op_class, doc):
+    def function(lhs, rhs):
+        a, b = _operand(lhs), _operand(rhs)
+        if a is None or b is None or not (isinstance(a, NDArray) or isinstance(b, NDArray)):
+            raise TypeError(f"operator {op_class.name}: expected NDArrays or scalars with at "
+                            f"least one NDArray, got {type(lhs).__name__} and {type(rhs).__name__}")
+        return op_class()(a, b)
+    function.__name__ = op_class.name
+    function.__doc__ = doc + "\n\nShapes broadcast as in NumPy; either side may be a scalar."
+    return function
+
+
+add = _binary_function(Add, "lhs + rhs")
+subtract = _binary_function(Subtract, "lhs - rhs")
+multiply = _binary_function(Multiply, "lhs * rhs")
+divide = _binary_function(Divide, "lhs / rhs")
+modulo = _binary_function(Modulo, "lhs % rhs (sign of rhs, like Python)")
+power = _binary_function(Power, "lhs ** rhs")
+maximum = _binary_function(Maximum, "Elementwise maximum")
+minimum = _binary_function(Minimum, "Elementwise minimum")
+hypot = _binary_function(Hypot, "sqrt(lhs**2 + rhs**2)")
+equal = _binary_function(Equal, "1 where lhs == rhs else 0")
+not_equal = _binary_function(NotEqual, "1 where lhs != rhs else 0")
+greater = _binary_function(Greater, "1 where lhs > rhs else 0")
+greater_equal = _binary_function(GreaterEqual, "1 where lhs >= rhs else 0")
+lesser = _binary_function(Lesser, "1 where lhs < rhs else 0")
+lesser_equal = _binary_function(LesserEqual, "1 where lhs <= rhs else 0")
+
+# MXNet's explicit names for the same operators
+elemwise_add = broadcast_add = add
+elemwise_sub = broadcast_sub = subtract
+elemwise_mul = broadcast_mul = multiply
+elemwise_div = broadcast_div = divide
+broadcast_mod = modulo
+broadcast_power = power
+broadcast_maximum = maximum
+broadcast_minimum = minimum
+broadcast_equal = equal
+broadcast_not_equal = not_equal
+broadcast_greater = greater
+broadcast_greater_equal = greater_equal
+broadcast_lesser = lesser
+broadcast_lesser_equal = lesser_equal
+
+
+def negative(data: NDArray) -> NDArray:
+    """-data"""
+    return Negative()(data)
+
+
+def where(condition: NDArray, x, y) -> NDArray:
+    """Elementwise ``x if condition else y``; ``x``/``y`` may be scalars. Differentiable in x, y."""
+    return Where()(condition, _operand(x), _operand(y))

@@ -1,0 +1,93 @@
+"""Broadcasting and its adjoint: broadcast_to / broadcast_like / broadcast_axes and sum_to."""
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+from ..ndarray import NDArray
+from ..operator import Operator
+
+__all__ = ["broadcast_to", "broadcast_like", "broadcast_axes", "broadcast_axis", "sum_to"]
+
+
+class BroadcastTo(Operator):
+    """(..) -> ``shape``; the gradient sums back over the broadcast axes."""
+
+    name = "broadcast_to"
+
+    def __init__(self, shape: Tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        if x.shape == self.shape:
+            return x.copy()
+        try:
+            return self.xp.broadcast_to(x, self.shape).copy()
+        except ValueError:
+            raise ValueError(f"operator broadcast_to: cannot broadcast shape {x.shape} "
+                             f"to {self.shape}") from None
+
+    def backward(self, gy):
+        return sum_to(gy, self.in_shape)
+
+
+class SumTo(Operator):
+    """Sum ``x`` down to ``shape`` (the inverse of broadcasting), e.g. (4, 3) -> (1, 3)."""
+
+    name = "sum_to"
+
+    def __init__(self, shape: Tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, d in enumerate(self.shape) if d == 1 and x.shape[lead + i] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(self.shape)
+
+    def backward(self, gy):
+        return BroadcastTo(self.in_shape)(gy)
+
+
+def sum_to(x: NDArray, shape: Sequence[int]) -> NDArray:
+    """Sum ``x`` over broadcast axes so that it has ``shape``; ``x`` itself if it already has."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return SumTo(shape)(x)
+
+
+def broadcast_to(data: NDArray, shape: Sequence[int]) -> NDArray:
+    """Broadcast ``data`` to ``shape``; a 0 in ``shape`` keeps that input dimension (MXNet)."""
+    shape = tuple(int(s) for s in shape)
+    lead = len(shape) - data.ndim
+    if lead < 0:
+        raise ValueError(f"operator broadcast_to: target shape {shape} has fewer dimensions "
+                         f"than the input {data.shape}")
+    shape = tuple(data.shape[i - lead] if s == 0 and i >= lead else s for i, s in enumerate(shape))
+    return BroadcastTo(shape)(data)
+
+
+def broadcast_like(lhs: NDArray, rhs: NDArray, lhs_axes=None, rhs_axes=None) -> NDArray:
+    """Broadcast ``lhs`` to the shape of ``rhs`` (optionally only on the given axes)."""
+    if lhs_axes is None:
+        return BroadcastTo(rhs.shape)(lhs)
+    shape = list(lhs.shape)
+    for la, ra in zip(lhs_axes, rhs_axes):
+        shape[la] = rhs.shape[ra]
+    return BroadcastTo(tuple(shape))(lhs)
+
+
+def broadcast_axes(data: NDArray, axis=(), size=()) -> NDArray:
+    """Broadcast the size-1 ``axis`` (int or tuple) of ``data`` to ``size``."""
+    axis = (axis,) if isinstance(axis, int) else tuple(axis)
+    size = (size,) if isinstance(size, int) else tuple(size)
+    shape = list(data.shape)
+    for a, s in zip(axis, size):
+        shape[a] = s
+    return BroadcastTo(tuple(shape))(data)
+
+
+broadcast_axis = broadcast_axes

@@ -1,0 +1,93 @@
+"""Copies, casts, device moves and the ``*_like`` constructors."""
+from __future__ import annotations
+
+import numpy
+
+from ...context import Context, move
+from ..ndarray import NDArray
+from ..operator import Operator
+
+__all__ = ["zeros_like", "ones_like", "full_like", "identity", "copy", "cast", "Cast"]
+
+
+class Copy(Operator):
+    name = "copy"
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+class Cast(Operator):
+    """Change the dtype; the gradient is cast back. Integer results carry no gradient."""
+
+    name = "cast"
+
+    def __init__(self, dtype) -> None:
+        self.dtype = numpy.dtype(dtype)
+        self.zero_grad = self.dtype.kind not in "fc"
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return Cast(self.in_dtype)(gy)
+
+
+class CopyTo(Operator):
+    """Move to another context; the gradient moves back."""
+
+    name = "copyto"
+
+    def __init__(self, dst: Context) -> None:
+        self.dst = dst
+
+    def forward(self, x):
+        self.src = self.ctx
+        self.ctx = self.dst
+        self.xp = self.dst.xp
+        return move(x, self.src, self.dst)
+
+    def backward(self, gy):
+        return CopyTo(self.src)(gy)
+
+
+class _Like(Operator):
+    zero_grad = True
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def forward(self, x):
+        return self.xp.full_like(x, self.value)
+
+
+def zeros_like(data: NDArray) -> NDArray:
+    """An array of zeros with the shape, dtype and context of ``data``."""
+    return _Like(0)(data)
+
+
+def ones_like(data: NDArray) -> NDArray:
+    """An array of ones with the shape, dtype and context of ``data``."""
+    return _Like(1)(data)
+
+
+def full_like(data: NDArray, fill_value) -> NDArray:
+    """An array filled with ``fill_value``, shaped like ``data``."""
+    return _Like(fill_value)(data)
+
+
+def copy(data: NDArray) -> NDArray:
+    """A deep copy (differentiable)."""
+    return Copy()(data)
+
+
+identity = copy
+
+
+def cast(data: NDArray, dtype) -> NDArray:
+    """``data`` converted to ``dtype``."""
+    return data.astype(dtype)

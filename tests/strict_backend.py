@@ -1,0 +1,182 @@
+"""A strict, test-only array module standing in for CuPy.
+
+``strict`` mirrors NumPy's API, but its arrays (``StrictArray``) refuse to be
+turned into NumPy arrays implicitly (``__array__`` raises, NumPy functions
+and ufuncs reject them) and its functions reject NumPy arrays as arguments,
+just as CuPy's device arrays do. Backing ``gpu`` with it, any ``numpy.`` call
+on a device array, or any host array slipped into a device operation, fails
+the test suite without a GPU.
+"""
+from __future__ import annotations
+
+import types
+
+import numpy
+
+_PASS_THROUGH = (type(None), bool, int, float, complex, str, bytes, slice, type(Ellipsis),
+                 numpy.dtype, type)
+
+
+class HostArrayError(TypeError):
+    """A NumPy array met the strict device backend, or the other way round."""
+
+
+def _unwrap(obj):
+    if isinstance(obj, StrictArray):
+        return obj._a
+    if isinstance(obj, numpy.ndarray):
+        raise HostArrayError(f"strict backend: a host NumPy array {obj.shape} {obj.dtype} was "
+                             f"passed to a device operation; move it with xp.asarray first")
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_unwrap(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _unwrap(v) for k, v in obj.items()}
+    return obj
+
+
+def _wrap(obj):
+    if isinstance(obj, numpy.ndarray):
+        return StrictArray(obj)
+    if isinstance(obj, numpy.generic):
+        return StrictArray(numpy.asarray(obj))          # CuPy gives 0-d arrays, not scalars
+    if isinstance(obj, (list, tuple)) and any(isinstance(o, (numpy.ndarray, numpy.generic))
+                                              for o in obj):
+        return type(obj)(_wrap(o) for o in obj)
+    if isinstance(obj, _PASS_THROUGH) or isinstance(obj, (list, tuple)):
+        return obj
+    if isinstance(obj, numpy.generic.__class__) or isinstance(obj, type):
+        return obj
+    return _Proxy(obj)
+
+
+class _Proxy:
+    """Wraps a NumPy function, ufunc, module or object so it speaks StrictArray."""
+
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj) -> None:
+        self._obj = obj
+
+    def __call__(self, *args, **kwargs):
+        return _wrap(self._obj(*_unwrap(args), **_unwrap(kwargs)))
+
+    def __getattr__(self, name):
+        return _wrap(getattr(self._obj, name))
+
+    def __repr__(self) -> str:
+        return f"<strict {self._obj!r}>"
+
+
+def _binary(name):
+    def method(self, other):
+        return _wrap(getattr(self._a, name)(_unwrap(other)))
+    method.__name__ = name
+    return method
+
+
+def _inplace(name):
+    def method(self, other):
+        getattr(self._a, name)(_unwrap(other))
+        return self
+    method.__name__ = name
+    return method
+
+
+class StrictArray:
+    """A device-like array: NumPy inside, no implicit way out."""
+
+    __slots__ = ("_a", "__weakref__")
+    __array_priority__ = 10000.0
+    __array_ufunc__ = None
+
+    def __init__(self, a: numpy.ndarray) -> None:
+        self._a = a
+
+    def __array__(self, *args, **kwargs):
+        raise HostArrayError("strict backend: implicit conversion of a device array to a NumPy "
+                             "array (use xp.asnumpy)")
+
+    def __array_function__(self, func, types, args, kwargs):
+        return NotImplemented
+
+    def __getattr__(self, name):
+        return _wrap(getattr(self._a, name))
+
+    def __getitem__(self, key):
+        return _wrap(self._a[_unwrap(key)])
+
+    def __setitem__(self, key, value) -> None:
+        self._a[_unwrap(key)] = _unwrap(value)
+
+    def __len__(self) -> int:
+        return len(self._a)
+
+    def __iter__(self):
+        return (_wrap(v) for v in self._a)
+
+    def __float__(self) -> float:
+        return float(self._a)
+
+    def __int__(self) -> int:
+        return int(self._a)
+
+    def __bool__(self) -> bool:
+        return bool(self._a)
+
+    def __neg__(self):
+        return StrictArray(-self._a)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return StrictArray(abs(self._a))
+
+    def __invert__(self):
+        return StrictArray(~self._a)
+
+    def __repr__(self) -> str:
+        return f"strict({self._a!r})"
+
+    __hash__ = None
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor",
+              "matmul", "lshift", "rshift"):
+    setattr(StrictArray, f"__{_name}__", _binary(f"__{_name}__"))
+    setattr(StrictArray, f"__r{_name}__", _binary(f"__r{_name}__"))
+    setattr(StrictArray, f"__i{_name}__", _inplace(f"__i{_name}__"))
+for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(StrictArray, f"__{_name}__", _binary(f"__{_name}__"))
+
+
+class _StrictModule(types.ModuleType):
+    """``numpy`` with every array argument and result kept on the 'device'."""
+
+    ndarray = StrictArray
+
+    def __getattr__(self, name):
+        value = getattr(numpy, name)
+        if isinstance(value, (types.ModuleType,)) or callable(value) and not isinstance(value, type):
+            return _Proxy(value)
+        return value
+
+    @staticmethod
+    def asarray(obj, dtype=None):
+        if isinstance(obj, StrictArray):
+            return obj if dtype is None else StrictArray(obj._a.astype(dtype, copy=False))
+        return StrictArray(numpy.asarray(obj, dtype=dtype))
+
+    @staticmethod
+    def array(obj, dtype=None, copy=True):
+        if isinstance(obj, StrictArray):
+            return StrictArray(numpy.array(obj._a, dtype=dtype, copy=copy))
+        return StrictArray(numpy.array(obj, dtype=dtype, copy=copy))
+
+    @staticmethod
+    def asnumpy(obj):
+        """Explicit device-to-host copy, as ``cupy.asnumpy``."""
+        return numpy.array(obj._a if isinstance(obj, StrictArray) else obj)
+
+
+strict = _StrictModule("strict_numpy")
