@@ -172,10 +172,8 @@ class NDArray:
             raise TypeError(f"copyto: expected an NDArray or a Context, got {type(other).__name__}")
         if other.shape != self.shape:
             raise ValueError(f"copyto: shape mismatch, source {self.shape} vs target {other.shape}")
-        src = self.as_in_context(other._ctx)._data
-        other._data[...] = src
-        other._version[0] += 1
-        return other
+        src = self.as_in_context(other._ctx).astype(other.dtype, copy=False)
+        return other._write(src, "copyto")
 
     def copy(self) -> "NDArray":
         """A deep copy on the same context (differentiable)."""
@@ -227,8 +225,9 @@ class NDArray:
     def _write(self, result: "NDArray", op_name: str) -> "NDArray":
         """Store ``result`` (same shape) into this array's memory: an in-place write.
 
-        While recording, the array takes over ``result``'s history; arrays saved
-        for backward before the write see their version change.
+        While recording, the array takes over ``result``'s history (none when
+        ``result`` is a constant); arrays saved for backward before the write see
+        their version change.
         """
         if STATE.recording and (result._node is not None or self._node is not None):
             node = self._node
@@ -247,7 +246,7 @@ class NDArray:
             raise ValueError(f"{op_name}: result on {result._ctx}, array on {self._ctx}")
         self._data[...] = result._data
         self._version[0] += 1
-        if STATE.recording and result._node is not None:
+        if STATE.recording:       # the array now holds result's value, and its history
             self._node, self._index = result._node, result._index
         return self
 
@@ -322,7 +321,17 @@ class NDArray:
         return self._binary(_arith.GreaterEqual, other)
 
     def _inplace(self, op, other, name):
-        result = self._binary(op, other)
+        src = self
+        if STATE.recording and self._node is not None and 0 in op.saves_inputs:
+            # op keeps its input for backward, and self is about to be overwritten:
+            # unless no wanted gradient reads it, give op a copy (``h *= w`` under record)
+            users = op.input_users
+            k = op.saves_inputs.index(0)
+            other_in_graph = isinstance(other, NDArray) and other._node is not None
+            if users is None or k >= len(users) or any(j == 0 or other_in_graph
+                                                       for j in users[k]):
+                src = _convert.Copy()(self)
+        result = src._binary(op, other)
         if result is NotImplemented:
             return NotImplemented
         if result.shape != self.shape:

@@ -61,6 +61,10 @@ class Operator(Node):
       name            the operator's name in errors (MXNet's name where it has one)
       saves_inputs    indices of inputs backward reads (``self.saved_inputs``)
       saves_outputs   indices of outputs backward reads (``self.output(i)``)
+      input_users     optional; for each entry of ``saves_inputs``, the inputs whose
+                      gradient reads it. A saved input that no wanted gradient reads
+                      is not version-checked, so writing it in place stays allowed
+                      (``a *= 2`` under record: multiply needs ``a`` only for 2's gradient)
       is_view         outputs share memory, and so version, with input 0
       zero_grad       outputs are piecewise constant: never recorded
     """
@@ -68,6 +72,7 @@ class Operator(Node):
     name = "operator"
     saves_inputs: Tuple[int, ...] = ()
     saves_outputs: Tuple[int, ...] = ()
+    input_users: Optional[Tuple[Tuple[int, ...], ...]] = None
     is_view = False
     zero_grad = False
     differentiable_backward = True
@@ -141,7 +146,13 @@ class Operator(Node):
             self.saved_outputs = {i: outs[i]._data for i in self.saves_outputs}
             saved += [outs[i] for i in self.saves_outputs]
         if saved:
-            self.versions = tuple((a._version, a._version[0]) for a in saved
+            checked = saved
+            users = self.input_users
+            if users is not None:
+                parents = self.parents
+                checked = [a for k, a in enumerate(saved) if k >= len(users)
+                           or any(parents[j] is not None for j in users[k])]
+            self.versions = tuple((a._version, a._version[0]) for a in checked
                                   if type(a) is NDArray or isinstance(a, NDArray))
 
     def wants(self, i: int) -> bool:

@@ -1,2 +1,340 @@
-"""(being written)"""
-__all__ = []
+"""Activation functions: relu, sigmoid, softrelu, softsign, ``Activation`` and ``LeakyReLU``.
+
+Each keeps the shape and dtype of its input; forwards are numerically stable
+for large |x|, and gradients are NDArray expressions that can be differentiated
+again.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy
+
+from ...autograd.state import STATE
+from ..ndarray import NDArray
+from ..operator import Operator
+from .arith import where
+from .broadcast import sum_to
+from .shape import Reshape
+from .unary import (_Unary, _apply, _compute_dtype, _erf_columns, _erf_erfc_abs, _with_sign,
+                    abs as _abs, erf, exp, tanh)
+
+__all__ = ["relu", "sigmoid", "softrelu", "softsign", "log_sigmoid", "mish", "hard_sigmoid",
+           "Activation", "LeakyReLU"]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_LAMBDA = 1.0507009873554804934193349852946
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _stable_sigmoid(xp, x):
+    """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|."""
+    e = xp.exp(-xp.abs(x))
+    r = 1 / (1 + e)
+    return xp.where(x >= 0, r, e * r)
+
+
+# ---------------------------------------------------------------- Activation
+class Relu(_Unary):
+    name = "relu"
+    saves_outputs = (0,)
+
+    def compute(self, x):
+        return self.xp.maximum(x, 0)
+
+    def backward(self, gy):
+        return gy * (self.output() > 0)
+
+
+class Sigmoid(_Unary):
+    name = "sigmoid"
+    saves_outputs = (0,)
+
+    def compute(self, x):
+        return _stable_sigmoid(self.xp, x)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (y * (1 - y))
+
+
+class Softrelu(_Unary):
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); the gradient is sigmoid(x)."""
+
+    name = "softrelu"
+    saves_inputs = (0,)
+
+    def compute(self, x):
+        xp = self.xp
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * sigmoid(x)
+
+
+class LogSigmoid(_Unary):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)); the gradient is sigmoid(-x)."""
+
+    name = "log_sigmoid"
+    saves_inputs = (0,)
+
+    def compute(self, x):
+        xp = self.xp
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * sigmoid(-x)
+
+
+class Softsign(_Unary):
+    """x / (1 + |x|); the gradient is 1 / (1 + |x|)^2."""
+
+    name = "softsign"
+    saves_inputs = (0,)
+
+    def compute(self, x):
+        return x / (1 + self.xp.abs(x))
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        d = _abs(x) + 1
+        return gy / (d * d)
+
+
+class HardSigmoid(_Unary):
+    """clip(alpha * x + beta, 0, 1); the gradient is alpha where 0 < y < 1."""
+
+    name = "hard_sigmoid"
+    saves_outputs = (0,)
+
+    def __init__(self, alpha: float, beta: float) -> None:
+        self.alpha, self.beta = alpha, beta
+
+    def compute(self, x):
+        xp = self.xp
+        return xp.minimum(xp.maximum(x * self.alpha + self.beta, 0), 1)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * ((y > 0) * (y < 1)) * self.alpha
+
+
+# ----------------------------------------------------------------- LeakyReLU
+class Leaky(_Unary):
+    """x if x > 0 else slope * x."""
+
+    name = "LeakyReLU"
+    saves_inputs = (0,)
+
+    def __init__(self, slope: float) -> None:
+        self.slope = slope
+
+    def compute(self, x):
+        return self.xp.where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return where(x > 0, gy, gy * self.slope)
+
+
+class Elu(_Unary):
+    """x if x > 0 else slope * (exp(x) - 1); the gradient below 0 is y + slope."""
+
+    name = "LeakyReLU"
+    saves_inputs = (0,)
+    saves_outputs = (0,)
+
+    def __init__(self, slope: float, scale: float = 1.0) -> None:
+        self.slope, self.scale = slope, scale
+
+    def compute(self, x):
+        xp = self.xp
+        neg = xp.expm1(xp.minimum(x, 0)) * (self.slope * self.scale)
+        return xp.where(x > 0, x * self.scale if self.scale != 1.0 else x, neg)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        y = self.output()
+        pos = gy * self.scale if self.scale != 1.0 else gy
+        return where(x > 0, pos, gy * (y + self.slope * self.scale))
+
+
+class Gelu(Operator):
+    """x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2))); the gradient is Phi(x) + x * phi(x)."""
+
+    name = "LeakyReLU"
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        xp = self.xp
+        dtype = _compute_dtype(x.dtype)
+        xc = x.astype(dtype) if x.dtype != dtype else x
+        z = xc * _INV_SQRT2
+        e, _ = _erf_erfc_abs(xp, _erf_columns(self.ctx, xp, dtype), xp.abs(z))
+        y = xc * ((1 + _with_sign(xp, z, e)) * 0.5)
+        return y if y.dtype == x.dtype else y.astype(x.dtype)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        cdf = (erf(x * _INV_SQRT2) + 1) * 0.5
+        pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
+        return gy * (cdf + x * pdf)
+
+
+class PRelu(Operator):
+    """x if x > 0 else gamma * x, gamma broadcast along axis 1 (or a single slope)."""
+
+    name = "LeakyReLU"
+    saves_inputs = (0, 1)
+
+    def __init__(self, gamma_shape) -> None:
+        self.gamma_shape = gamma_shape
+
+    def forward(self, x, gamma):
+        self.gshape = _prelu_shape(x.shape, gamma.shape)
+        return self.xp.where(x > 0, x, x * gamma.reshape(self.gshape))
+
+    def backward(self, gy):
+        x, gamma = self.saved_inputs
+        pos = x > 0
+        gx = where(pos, gy, gy * Reshape(self.gshape)(gamma)) if self.wants(0) else None
+        gg = None
+        if self.wants(1):
+            gg = Reshape(self.gamma_shape)(sum_to(where(pos, 0.0, gy * x), self.gshape))
+        return gx, gg
+
+
+class RRelu(Operator):
+    """x if x > 0 else slope * x with one random slope per element (an input, no gradient)."""
+
+    name = "LeakyReLU"
+    saves_inputs = (0, 1)
+
+    def forward(self, x, slope):
+        return self.xp.where(x > 0, x, x * slope)
+
+    def backward(self, gy):
+        x, slope = self.saved_inputs
+        return where(x > 0, gy, gy * slope), None
+
+
+def _prelu_shape(data_shape, gamma_shape):
+    """The shape gamma takes to broadcast against data along axis 1."""
+    size = int(numpy.prod(gamma_shape)) if gamma_shape else 1
+    ndim = len(data_shape)
+    if size == 1:
+        return (1,) * ndim
+    channels = data_shape[1] if ndim >= 2 else None
+    if len(gamma_shape) != 1 or channels != gamma_shape[0]:
+        raise ValueError(
+            f"operator LeakyReLU (prelu): gamma of shape {tuple(gamma_shape)} does not match "
+            f"data of shape {tuple(data_shape)}; expected one slope, or shape (C,) with C = "
+            f"data.shape[1]" + ("" if ndim >= 2 else " (data needs at least 2 dimensions)"))
+    return (1, channels) + (1,) * (ndim - 2)
+
+
+# ----------------------------------------------------------- public functions
+def relu(data: NDArray) -> NDArray:
+    """max(data, 0), elementwise; any shape."""
+    return _apply(Relu(), data)
+
+
+def sigmoid(data: NDArray) -> NDArray:
+    """1 / (1 + exp(-data)), elementwise, stable for large |data|; any shape."""
+    return _apply(Sigmoid(), data)
+
+
+def softrelu(data: NDArray) -> NDArray:
+    """log(1 + exp(data)) (softplus), elementwise, stable for large |data|; any shape."""
+    return _apply(Softrelu(), data)
+
+
+def softsign(data: NDArray) -> NDArray:
+    """data / (1 + |data|), elementwise; any shape."""
+    return _apply(Softsign(), data)
+
+
+def log_sigmoid(data: NDArray) -> NDArray:
+    """log(sigmoid(data)), elementwise, stable for large |data|; any shape."""
+    return _apply(LogSigmoid(), data)
+
+
+def mish(data: NDArray) -> NDArray:
+    """data * tanh(softrelu(data)), elementwise; any shape."""
+    if not isinstance(data, NDArray):
+        raise TypeError(f"operator mish: expected an NDArray, got {type(data).__name__}")
+    return data * tanh(softrelu(data))
+
+
+def hard_sigmoid(data: NDArray, alpha: float = 0.2, beta: float = 0.5) -> NDArray:
+    """clip(alpha * data + beta, 0, 1), elementwise; any shape."""
+    return _apply(HardSigmoid(float(alpha), float(beta)), data)
+
+
+_ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softrelu": softrelu,
+                "softsign": softsign, "log_sigmoid": log_sigmoid, "mish": mish}
+
+
+def Activation(data: NDArray, act_type: str) -> NDArray:  # noqa: N802 - MXNet's name
+    """Apply ``act_type`` elementwise: 'relu', 'sigmoid', 'tanh', 'softrelu', 'softsign'
+    (also 'log_sigmoid', 'mish'); output has the shape of ``data``."""
+    fn = _ACTIVATIONS.get(act_type)
+    if fn is None:
+        raise ValueError(f"operator Activation: unknown act_type {act_type!r}; expected one of "
+                         f"{sorted(_ACTIVATIONS)}")
+    return fn(data)
+
+
+_LEAKY_TYPES = ("elu", "gelu", "leaky", "prelu", "rrelu", "selu")
+
+
+def LeakyReLU(data: NDArray, gamma: Optional[NDArray] = None, act_type: str = "leaky",  # noqa: N802
+              slope: float = 0.25, lower_bound: float = 0.125,
+              upper_bound: float = 0.334) -> NDArray:
+    """Leaky rectifiers (MXNet's ``LeakyReLU``); output has the shape of ``data``.
+
+    act_type:
+      'leaky'  x if x > 0 else slope * x
+      'elu'    x if x > 0 else slope * (exp(x) - 1)
+      'selu'   lambda * (x if x > 0 else alpha * (exp(x) - 1)), alpha ~ 1.6733, lambda ~ 1.0507
+      'gelu'   0.5 * x * (1 + erf(x / sqrt(2)))
+      'prelu'  x if x > 0 else gamma * x; gamma (learnable) has one value, or shape (C,)
+               broadcast along axis 1 of ``data`` (C = data.shape[1])
+      'rrelu'  x if x > 0 else s * x; in training mode (autograd.is_training()) s is drawn
+               from U(lower_bound, upper_bound) per element, else s = (lower + upper) / 2
+    """
+    if not isinstance(data, NDArray):
+        raise TypeError(f"operator LeakyReLU: expected an NDArray, got {type(data).__name__}")
+    if act_type == "leaky":
+        return Leaky(float(slope))(data)
+    if act_type == "elu":
+        return Elu(float(slope))(data)
+    if act_type == "selu":
+        return Elu(_SELU_ALPHA, _SELU_LAMBDA)(data)
+    if act_type == "gelu":
+        return Gelu()(data)
+    if act_type == "prelu":
+        if not isinstance(gamma, NDArray):
+            raise TypeError(f"operator LeakyReLU: act_type 'prelu' needs gamma, an NDArray of "
+                            f"slopes, got {type(gamma).__name__}")
+        _prelu_shape(data.shape, gamma.shape)
+        return PRelu(gamma.shape)(data, gamma)
+    if act_type == "rrelu":
+        lower, upper = float(lower_bound), float(upper_bound)
+        if lower > upper:
+            raise ValueError(f"operator LeakyReLU: rrelu needs lower_bound <= upper_bound, "
+                             f"got {lower} and {upper}")
+        if not STATE.training:
+            return Leaky((lower + upper) / 2)(data)
+        from ..random import uniform
+        ctx = data.context
+        slopes = uniform(lower, upper, shape=data.shape, dtype=data.dtype, ctx=ctx)
+        # xp.asarray: a no-op for arrays already on ctx (see the report on nd.random)
+        slopes = NDArray(ctx.xp.asarray(slopes.data), ctx)
+        return RRelu()(data, slopes)
+    raise ValueError(f"operator LeakyReLU: unknown act_type {act_type!r}; expected one of "
+                     f"{list(_LEAKY_TYPES)}")

@@ -59,6 +59,7 @@ class Subtract(_Binary):
 class Multiply(_Binary):
     name, ufunc = "multiply", "multiply"
     saves_inputs = (0, 1)
+    input_users = ((1,), (0,))  # a is read only for b's gradient, and b for a's
 
     def backward(self, gy):
         a, b = self.saved_inputs
@@ -68,6 +69,7 @@ class Multiply(_Binary):
 class Divide(_Binary):
     name, ufunc = "divide", "true_divide"
     saves_inputs = (0, 1)
+    input_users = ((1,), (0, 1))
 
     def backward(self, gy):
         a, b = self.saved_inputs
@@ -79,6 +81,7 @@ class Divide(_Binary):
 class Modulo(_Binary):
     name, ufunc = "modulo", "fmod"
     saves_inputs = (0, 1)
+    input_users = ((1,), (1,))
 
     def forward(self, a, b):
         # MXNet's mod follows the sign of the divisor, like Python's %
@@ -140,6 +143,7 @@ class Minimum(_Binary):
 class Hypot(_Binary):
     name, ufunc = "hypot", "hypot"
     saves_inputs = (0, 1)
+    input_users = ((0,), (1,))
     saves_outputs = (0,)
 
     def backward(self, gy):

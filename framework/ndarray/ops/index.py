@@ -1,2 +1,529 @@
-"""(being written)"""
-__all__ = []
+"""Indexing and ordering: ``getitem``/``setitem``, take, pick, one_hot, topk, sort, argsort.
+
+Every gather in this module is one operator, ``GetItem``: ``x[key]`` with a
+key of NumPy's kinds (ints, slices, None, Ellipsis, integer arrays). A key
+without arrays gives a view (basic indexing). The gradient of a gather is a
+scatter-add (``ScatterAdd``: ``xp.add.at`` into zeros, so duplicated indices
+add up), and the gradient of that scatter is the same gather again, so both
+differentiate to any order. take, pick and the values of sort/topk are
+gathers with keys built from their indices.
+
+Index arrays may be NDArrays of any dtype (MXNet passes indices as float32),
+Python lists or NumPy arrays; boolean arrays are masks. Indices outputs
+(argsort, topk) are float32 by default, as in MXNet, and carry no gradient.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any, List, Optional, Tuple
+
+import numpy
+
+from ...autograd.state import STATE
+from ..ndarray import NDArray
+from ..operator import Operator
+from .broadcast import sum_to
+from .convert import Cast
+
+__all__ = ["getitem", "setitem", "take", "pick", "one_hot", "topk", "sort", "argsort",
+           "batch_take"]
+
+Index = Any
+
+
+# --------------------------------------------------------------------- keys
+def _describe(key) -> str:
+    """A short, readable form of an index for error messages."""
+    def one(k):
+        if isinstance(k, slice):
+            parts = (k.start, k.stop) if k.step is None else (k.start, k.stop, k.step)
+            return ":".join("" if v is None else str(v) for v in parts)
+        if k is Ellipsis:
+            return "..."
+        if k is None:
+            return "None"
+        if isinstance(k, NDArray):
+            return f"NDArray{k.shape}"
+        if isinstance(k, numpy.ndarray):
+            return f"array{k.shape}"
+        return repr(k)
+    if isinstance(key, tuple):
+        return "[" + ", ".join(one(k) for k in key) + "]"
+    return "[" + one(key) + "]"
+
+
+def _index_array(k, data: NDArray, where: str):
+    """An array-like index element as a raw array of the data's module (int64 or bool)."""
+    xp = data._ctx.xp
+    if isinstance(k, NDArray):
+        if k._ctx is not data._ctx:
+            raise ValueError(f"operator {where}: the index array is on {k._ctx}, the data "
+                             f"(shape {data.shape}) on {data._ctx}; move it with as_in_context()")
+        raw = k._data
+        kind = numpy.dtype(k.dtype).kind
+    else:
+        try:
+            host = numpy.asarray(k)
+        except (TypeError, ValueError):
+            raise TypeError(f"operator {where}: cannot use {type(k).__name__} {k!r} as an "
+                            f"index array") from None
+        kind = host.dtype.kind
+        if host.size == 0:
+            host, kind = host.astype(numpy.int64), "i"
+        if kind not in "biuf":
+            raise TypeError(f"operator {where}: index arrays must hold integers or booleans, "
+                            f"got dtype {host.dtype} in {_describe(k)}")
+        raw = xp.asarray(host)
+    if kind == "b":
+        return raw
+    if kind not in "iuf":
+        raise TypeError(f"operator {where}: index arrays must hold integers or booleans, "
+                        f"got dtype {numpy.dtype(raw.dtype)}")
+    return raw.astype(numpy.int64)          # a copy: later writes to the index do not matter
+
+
+def parse_key(data: NDArray, key: Index, where: str = "getitem") -> Tuple[tuple, bool]:
+    """``key`` as a tuple of raw index elements, and whether it is basic (a view).
+
+    Boolean masks are replaced by their ``nonzero()`` integer arrays, so every
+    advanced key works with ``xp.add.at``.
+    """
+    if isinstance(key, (list, NDArray, numpy.ndarray)):
+        key = (key,)          # a list is one index array, as in NumPy
+    elif not isinstance(key, tuple):
+        key = (key,)
+    out: List = []
+    basic = True
+    for k in key:
+        if k is None or k is Ellipsis or isinstance(k, slice):
+            if isinstance(k, slice):
+                for v in (k.start, k.stop, k.step):
+                    if v is not None and not isinstance(v, (numbers.Integral, NDArray)):
+                        raise TypeError(f"operator {where}: slice {_describe(k)} bounds must be "
+                                        f"integers or None, got {type(v).__name__}")
+                k = slice(*(int(v) if v is not None else None for v in (k.start, k.stop, k.step)))
+                if k.step == 0:
+                    raise ValueError(f"operator {where}: slice step cannot be zero")
+            out.append(k)
+        elif isinstance(k, (bool, numpy.bool_)):
+            raise TypeError(f"operator {where}: a Python bool is not a valid index (index "
+                            f"{_describe(key)} on shape {data.shape}); use a boolean NDArray mask")
+        elif isinstance(k, numbers.Integral):
+            out.append(int(k))
+        elif isinstance(k, (NDArray, list, tuple, numpy.ndarray)):
+            raw = _index_array(k, data, where)
+            basic = False
+            if numpy.dtype(raw.dtype).kind == "b":
+                if raw.ndim == 0:
+                    raise TypeError(f"operator {where}: a 0-d boolean mask is not supported")
+                out.extend(raw.nonzero())
+            else:
+                out.append(raw)
+        else:
+            raise TypeError(f"operator {where}: unsupported index element of type "
+                            f"{type(k).__name__} in {_describe(key)}; expected int, slice, None, "
+                            f"Ellipsis, an NDArray, a list or a NumPy array")
+    if sum(1 for k in out if k is Ellipsis) > 1:
+        raise IndexError(f"operator {where}: an index can only have a single ellipsis, "
+                         f"got {_describe(key)}")
+    if basic and Ellipsis not in out:
+        out.append(Ellipsis)   # so that a full integer index gives a 0-d view, not a scalar
+    return tuple(out), basic
+
+
+def _index_error(where, key, shape, err) -> IndexError:
+    return IndexError(f"operator {where}: index {_describe(key)} is invalid for an array of "
+                      f"shape {shape}: {err}")
+
+
+def _scatter_add(xp, target, key, value) -> None:
+    """``target[key] += value`` with repeated indices adding up."""
+    at = getattr(xp.add, "at", None)
+    if at is not None:
+        try:
+            at(target, key, value)
+            return
+        except NotImplementedError:
+            pass
+    import cupyx                              # CuPy before ufunc.at (v13)
+    cupyx.scatter_add(target, key, value)
+
+
+class GetItem(Operator):
+    """``x[key]``: a view for basic keys; the gradient scatters back (adding duplicates)."""
+
+    def __init__(self, key: tuple, basic: bool, name: str = "getitem", shown=None) -> None:
+        self.key, self.is_view, self.name = key, basic, name
+        self.shown = key if shown is None else shown
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x[self.key]
+        except IndexError as err:
+            raise _index_error(self.name, self.shown, x.shape, err) from None
+
+    def backward(self, gy):
+        return ScatterAdd(self.key, self.is_view, self.in_shape, self.name)(gy)
+
+
+class ScatterAdd(Operator):
+    """Zeros of ``shape`` with ``g`` added at ``key``; its gradient gathers at ``key``."""
+
+    def __init__(self, key: tuple, basic: bool, shape: Tuple[int, ...], name: str) -> None:
+        self.key, self.basic, self.shape = key, basic, shape
+        self.name = f"_backward_{name}"
+        self.gather_name = name
+
+    def forward(self, g):
+        out = self.xp.zeros(self.shape, dtype=g.dtype)
+        if self.basic:
+            out[self.key] = g
+        else:
+            _scatter_add(self.xp, out, self.key, g)
+        return out
+
+    def backward(self, gz):
+        return GetItem(self.key, self.basic, self.gather_name)(gz)
+
+
+class SetItem(Operator):
+    """Out-of-place ``x`` with ``x[key] = v``; gradients go to the rest of x and to v.
+
+    With repeated indices in an advanced key only the write that lands (the
+    last) receives a gradient, found by writing position numbers the same way.
+    """
+
+    name = "setitem"
+    winners = None
+
+    def __init__(self, key: tuple, basic: bool, shown) -> None:
+        self.key, self.basic, self.shown = key, basic, shown
+
+    def forward(self, x, v):
+        self.v_shape = getattr(v, "shape", None)
+        self.v_dtype = getattr(v, "dtype", None)
+        out = x.copy()
+        out[self.key] = v
+        if not self.basic and self.v_shape is not None:
+            self.winners = self._winners(x.shape)
+        return out
+
+    def _winners(self, shape):
+        """Mask over the selection of the writes that land, or None if all do."""
+        xp = self.xp
+        marker = xp.full(shape, -1, dtype=numpy.int64)
+        sel_shape = marker[self.key].shape
+        order = xp.arange(int(numpy.prod(sel_shape)), dtype=numpy.int64).reshape(sel_shape)
+        marker[self.key] = order
+        landed = marker[self.key] == order
+        return None if bool(landed.all()) else landed
+
+    def backward(self, gy):
+        gx = gv = None
+        if self.wants(0):
+            gx = SetItem(self.key, self.basic, self.shown)(gy, 0.0)
+        if self.wants(1):
+            g_sel = GetItem(self.key, self.basic, self.name)(gy)
+            if self.winners is not None:
+                g_sel = g_sel * self.constant(self.winners.astype(gy._data.dtype))
+            gv = sum_to(g_sel, self.v_shape)
+            if numpy.dtype(gv.dtype) != self.v_dtype:
+                gv = Cast(self.v_dtype)(gv)
+        return gx, gv
+
+
+def getitem(data: NDArray, key: Index) -> NDArray:
+    """``data[key]`` with NumPy's rules (``NDArray.__getitem__``); differentiable.
+
+    Basic keys (ints, slices with any step, None, Ellipsis) give a view sharing
+    memory with ``data``; keys with integer arrays (NDArray of any dtype, list,
+    NumPy array) or boolean masks give a copy, and their gradient adds up over
+    repeated indices.
+    """
+    raw_key, basic = parse_key(data, key)
+    return GetItem(raw_key, basic, "getitem", key)(data)
+
+
+def _selection_shape(data: NDArray, raw_key: tuple, key) -> Tuple[int, ...]:
+    try:
+        return tuple(data._data[raw_key].shape)
+    except IndexError as err:
+        raise _index_error("setitem", key, data.shape, err) from None
+
+
+def setitem(data: NDArray, key: Index, value) -> None:
+    """``data[key] = value`` (``NDArray.__setitem__``): an in-place write.
+
+    ``value`` is a scalar, an NDArray (broadcast to the selection) or anything
+    ``nd.array`` accepts. Outside ``record()`` the write goes straight into
+    ``data``'s memory and bumps its version, so a recorded operator that saved
+    ``data`` refuses to run backward. While recording, with ``data`` or
+    ``value`` in the graph, the write is differentiable: the gradient reaches
+    the elements of ``data`` that were not overwritten, and ``value``.
+    """
+    if not isinstance(data, NDArray):
+        raise TypeError(f"operator setitem: data must be an NDArray, got {type(data).__name__}")
+    raw_key, basic = parse_key(data, key, "setitem")
+    target = _selection_shape(data, raw_key, key)
+    if isinstance(value, NDArray):
+        if value._ctx is not data._ctx:
+            raise ValueError(f"operator setitem: the value is on {value._ctx}, the array "
+                             f"(shape {data.shape}) on {data._ctx}; move it with as_in_context()")
+        v_shape = value.shape
+    elif isinstance(value, (numbers.Number, numpy.generic)) and numpy.ndim(value) == 0:
+        value, v_shape = (value.item() if isinstance(value, numpy.generic) else value), ()
+    else:
+        from ..creation import array
+        value = array(value, ctx=data._ctx, dtype=data.dtype)
+        v_shape = value.shape
+    fitted = tuple(v_shape)
+    while len(fitted) > len(target) and fitted[0] == 1:
+        fitted = fitted[1:]          # NumPy drops leading 1s of the value
+    try:
+        fits = numpy.broadcast_shapes(fitted, target) == target
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"operator setitem: cannot assign a value of shape {tuple(v_shape)} to "
+                         f"the selection {_describe(key)} of shape {target} of an array of shape "
+                         f"{data.shape}")
+    if isinstance(value, NDArray) and fitted != value.shape:
+        from .shape import Reshape
+        value = Reshape(fitted)(value)
+    in_graph = data._node is not None or (isinstance(value, NDArray) and value._node is not None)
+    if STATE.recording and in_graph:
+        result = SetItem(raw_key, basic, key)(data, value)
+        data._write(result, "setitem")
+        return
+    raw_value = value._data if isinstance(value, NDArray) else value
+    data._data[raw_key] = raw_value
+    data._version[0] += 1
+
+
+# ------------------------------------------------------------- take, pick
+def _axis(axis: int, ndim: int, where: str, shape) -> int:
+    if not isinstance(axis, numbers.Integral):
+        raise TypeError(f"operator {where}: axis must be an int, got {type(axis).__name__}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"operator {where}: axis {axis} is out of range for an array of "
+                         f"shape {shape}")
+    return int(axis) % ndim
+
+
+def _indices(indices, data: NDArray, where: str):
+    """Indices (NDArray, list, NumPy array, int) as a raw int64 array on data's device."""
+    if isinstance(indices, numbers.Integral) and not isinstance(indices, bool):
+        return data._ctx.xp.asarray(numpy.int64(indices))
+    raw = _index_array(indices, data, where)
+    if numpy.dtype(raw.dtype).kind == "b":
+        raw = raw.astype(numpy.int64)
+    return raw
+
+
+def _fix_mode(idx, size: int, mode: str, where: str, xp):
+    """Bring out-of-range indices into [0, size) as ``mode`` says."""
+    if mode == "clip":
+        return xp.clip(idx, 0, size - 1)
+    if mode == "wrap":
+        return xp.mod(idx, size)
+    if mode == "raise":
+        bad = (idx < -size) | (idx >= size)
+        if bool(bad.any()):
+            raise IndexError(f"operator {where}: an index is out of range for an axis of size "
+                             f"{size} (mode='raise')")
+        return xp.mod(idx, size)
+    raise ValueError(f"operator {where}: mode must be 'clip', 'wrap' or 'raise', got {mode!r}")
+
+
+def take(a: NDArray, indices, axis: int = 0, mode: str = "clip") -> NDArray:
+    """Pick slices of ``a`` along ``axis`` at ``indices``.
+
+    Output shape: a.shape[:axis] + indices.shape + a.shape[axis+1:]. Indices
+    may be float (MXNet style); out-of-range ones are clipped (``mode='clip'``)
+    or wrapped around (``'wrap'``). Differentiable in ``a``.
+    """
+    if not isinstance(a, NDArray):
+        raise TypeError(f"operator take: a must be an NDArray, got {type(a).__name__}")
+    if a.ndim == 0:
+        raise ValueError("operator take: a must have at least one dimension, got shape ()")
+    axis = _axis(axis, a.ndim, "take", a.shape)
+    size = a.shape[axis]
+    idx = _indices(indices, a, "take")
+    if size == 0 and idx.size:
+        raise IndexError(f"operator take: cannot take from an empty axis {axis} of shape {a.shape}")
+    idx = _fix_mode(idx, size, mode, "take", a._ctx.xp)
+    key = (slice(None),) * axis + (idx,)
+    return GetItem(key, False, "take")(a)
+
+
+def batch_take(a: NDArray, indices) -> NDArray:
+    """a[i, indices[i]] for each row i of a 2-D ``a``; out-of-range indices are clipped."""
+    return pick(a, indices, axis=1)
+
+
+def _grid(xp, shape: Tuple[int, ...], axis: int, idx, keepdims: bool = True) -> tuple:
+    """An advanced key picking ``idx`` along ``axis`` at every position of the other axes.
+
+    ``shape`` is the data's shape; ``idx`` has the output's shape: ``shape``
+    with ``idx``'s own size at ``axis`` (kept) or without that axis.
+    """
+    out_ndim = len(shape) if keepdims else len(shape) - 1
+    key = []
+    for i, d in enumerate(shape):
+        if i == axis:
+            key.append(idx)
+            continue
+        view = [1] * out_ndim
+        view[i if keepdims or i < axis else i - 1] = d
+        key.append(xp.arange(d, dtype=numpy.int64).reshape(view))
+    return tuple(key)
+
+
+def pick(data: NDArray, index, axis: int = -1, keepdims: bool = False,
+         mode: str = "clip") -> NDArray:
+    """data[..., index[...], ...] along ``axis``: one element per position of the other axes.
+
+    data: (d0, .., d_axis, .., dn); index: data's shape without ``axis`` (or
+    with size 1 there) -> output of index's shape (size 1 kept at ``axis``
+    when ``keepdims``). Differentiable in ``data``.
+    """
+    if not isinstance(data, NDArray):
+        raise TypeError(f"operator pick: data must be an NDArray, got {type(data).__name__}")
+    if data.ndim == 0:
+        raise ValueError("operator pick: data must have at least one dimension, got shape ()")
+    axis = _axis(axis, data.ndim, "pick", data.shape)
+    idx = _indices(index, data, "pick")
+    reduced = data.shape[:axis] + data.shape[axis + 1:]
+    kept = data.shape[:axis] + (1,) + data.shape[axis + 1:]
+    idx_shape = tuple(idx.shape)
+    if idx_shape == reduced:
+        idx = idx.reshape(kept)
+    elif idx_shape != kept:
+        raise ValueError(f"operator pick: index of shape {idx_shape} does not match data of "
+                         f"shape {data.shape} along axis {axis}: expected {reduced} or {kept}")
+    idx = _fix_mode(idx, data.shape[axis], mode, "pick", data._ctx.xp)
+    if not keepdims:
+        idx = idx.reshape(reduced)
+    return GetItem(_grid(data._ctx.xp, data.shape, axis, idx, keepdims), False, "pick")(data)
+
+
+# ----------------------------------------------------------------- one_hot
+class OneHot(Operator):
+    """(..) integer indices -> (.., depth), ``on_value`` at the index, ``off_value`` elsewhere."""
+
+    name = "one_hot"
+    zero_grad = True
+
+    def __init__(self, depth: int, on_value: float, off_value: float, dtype) -> None:
+        self.depth, self.on, self.off, self.dtype = depth, on_value, off_value, dtype
+
+    def forward(self, indices):
+        xp = self.xp
+        idx = indices.astype(numpy.int64)[..., None]
+        hit = idx == xp.arange(self.depth, dtype=numpy.int64)
+        return xp.where(hit, self.on, self.off).astype(self.dtype)
+
+
+def one_hot(indices: NDArray, depth: int, on_value: float = 1.0, off_value: float = 0.0,
+            dtype="float32") -> NDArray:
+    """One-hot rows: indices (..) -> (.., depth).
+
+    Out-of-range indices give rows of ``off_value`` only. Not differentiable.
+    """
+    if not isinstance(indices, NDArray):
+        raise TypeError(f"operator one_hot: indices must be an NDArray, got "
+                        f"{type(indices).__name__}")
+    if not isinstance(depth, numbers.Integral) or depth < 0:
+        raise ValueError(f"operator one_hot: depth must be a non-negative int, got {depth!r}")
+    return OneHot(int(depth), on_value, off_value, numpy.dtype(dtype))(indices)
+
+
+# ------------------------------------------------------------------ ordering
+class _Constant(Operator):
+    """A raw result computed from the input's order (indices, masks) as ``dtype``; no gradient."""
+
+    zero_grad = True
+
+    def __init__(self, raw, dtype, name: str) -> None:
+        self.raw, self.dtype, self.name = raw, dtype, name
+
+    def forward(self, x):
+        return self.raw.astype(self.dtype)
+
+
+def _ordering(data: NDArray, axis: Optional[int], where: str):
+    """``data`` (flattened when axis is None) and the normalised axis."""
+    if not isinstance(data, NDArray):
+        raise TypeError(f"operator {where}: data must be an NDArray, got {type(data).__name__}")
+    if axis is None:
+        from .shape import Reshape
+        data = Reshape((-1,))(data)
+        return data, 0
+    if data.ndim == 0:
+        raise ValueError(f"operator {where}: data must have at least one dimension, got shape ()")
+    return data, _axis(axis, data.ndim, where, data.shape)
+
+
+def _order(data: NDArray, axis: int, is_ascend: bool):
+    """Raw int64 indices that sort ``data`` along ``axis`` (ascending or descending)."""
+    raw = data._data
+    kind = numpy.dtype(raw.dtype).kind
+    if not is_ascend:
+        if kind in "ub":
+            raw = raw.astype(numpy.int64)
+        raw = -raw
+    return data._ctx.xp.argsort(raw, axis=axis)
+
+
+def _gather(data: NDArray, idx, axis: int, name: str) -> NDArray:
+    return GetItem(_grid(data._ctx.xp, tuple(idx.shape), axis, idx), False, name)(data)
+
+
+def _take_first(idx, k: int, axis: int):
+    return idx[(slice(None),) * axis + (slice(0, k),)]
+
+
+def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "indices",
+         is_ascend: bool = False, dtype="float32"):
+    """The k largest (smallest if ``is_ascend``) elements along ``axis``, sorted.
+
+    ``ret_typ``: 'indices' (default; ``dtype`` float32), 'value', 'both'
+    ([values, indices]) or 'mask' (data's shape, 1 at the chosen elements).
+    ``axis=None`` works on the flattened array; ``k < 1`` sorts the whole axis.
+    Values are differentiable; indices and masks are not.
+    """
+    if ret_typ not in ("indices", "value", "both", "mask"):
+        raise ValueError(f"operator topk: ret_typ must be 'indices', 'value', 'both' or 'mask', "
+                         f"got {ret_typ!r}")
+    data, axis = _ordering(data, axis, "topk")
+    size = data.shape[axis]
+    if k < 1:
+        k = size
+    if k > size:
+        raise ValueError(f"operator topk: k={k} is larger than the size {size} of axis {axis} "
+                         f"of data of shape {data.shape}")
+    idx = _take_first(_order(data, axis, is_ascend), k, axis)
+    if ret_typ == "mask":
+        xp = data._ctx.xp
+        mask = xp.zeros(data.shape, dtype=data._data.dtype)
+        mask[_grid(xp, tuple(idx.shape), axis, idx)] = 1
+        return _Constant(mask, mask.dtype, "topk")(data)
+    indices = _Constant(idx, numpy.dtype(dtype), "topk")(data)
+    if ret_typ == "indices":
+        return indices
+    values = _gather(data, idx, axis, "topk")
+    return values if ret_typ == "value" else [values, indices]
+
+
+def sort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True) -> NDArray:
+    """``data`` sorted along ``axis`` (flattened when None); differentiable (a gather)."""
+    data, axis = _ordering(data, axis, "sort")
+    return _gather(data, _order(data, axis, is_ascend), axis, "sort")
+
+
+def argsort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True,
+            dtype="float32") -> NDArray:
+    """Indices that sort ``data`` along ``axis``, as ``dtype`` (float32 as in MXNet)."""
+    data, axis = _ordering(data, axis, "argsort")
+    return _Constant(_order(data, axis, is_ascend), numpy.dtype(dtype), "argsort")(data)

@@ -1,2 +1,100 @@
-"""(being written)"""
-__all__ = []
+"""Normalising activations: ``softmax`` and ``log_softmax`` along one axis.
+
+Both subtract the maximum before exponentiating (no overflow), and write their
+gradients with NDArray operations in terms of the saved output, so they
+differentiate to any order.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy
+
+from ..ndarray import NDArray
+from ..operator import Operator
+from .reduce import sum as _sum
+from .unary import exp as _exp
+
+__all__ = ["softmax", "log_softmax"]
+
+
+class _Normalise(Operator):
+    """Common set-up: the axis and the temperature ``t`` (inputs are divided by t)."""
+
+    saves_outputs = (0,)
+
+    def __init__(self, axis: int, temperature: Optional[float]) -> None:
+        self.axis = axis
+        self.t = None if temperature is None or temperature == 1.0 else float(temperature)
+
+    def shifted(self, x):
+        """``x / t - max(x / t)`` along the axis."""
+        if self.t is not None:
+            x = x / self.t
+        return x - x.max(axis=self.axis, keepdims=True)
+
+    def scale(self, g: NDArray) -> NDArray:
+        return g if self.t is None else g / self.t
+
+
+class Softmax(_Normalise):
+    """y = exp(x/t) / sum(exp(x/t)); dx = y * (dy - sum(dy * y)) / t."""
+
+    name = "softmax"
+
+    def forward(self, x):
+        e = self.xp.exp(self.shifted(x))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, gy):
+        y = self.output()
+        gyy = gy * y
+        return self.scale(gyy - y * _sum(gyy, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(_Normalise):
+    """y = x/t - log(sum(exp(x/t))); dx = (dy - exp(y) * sum(dy)) / t."""
+
+    name = "log_softmax"
+
+    def forward(self, x):
+        z = self.shifted(x)
+        return z - self.xp.log(self.xp.exp(z).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, gy):
+        y = self.output()
+        return self.scale(gy - _exp(y) * _sum(gy, axis=self.axis, keepdims=True))
+
+
+def _apply(op_class, data, axis, temperature, dtype):
+    name = op_class.name
+    if not isinstance(data, NDArray):
+        raise TypeError(f"operator {name}: data must be an NDArray, got {type(data).__name__}")
+    if dtype is not None:
+        data = data.astype(dtype, copy=False)
+    if numpy.dtype(data.dtype).kind != "f":
+        raise TypeError(f"operator {name}: expected a floating-point array, got dtype "
+                        f"{numpy.dtype(data.dtype).name} (shape {data.shape}); use astype first")
+    if data.ndim == 0:
+        raise ValueError(f"operator {name}: data must have at least one dimension, got shape ()")
+    if not -data.ndim <= axis < data.ndim:
+        raise ValueError(f"operator {name}: axis {axis} is out of range for data of shape "
+                         f"{data.shape}")
+    if temperature is not None and float(temperature) == 0.0:
+        raise ValueError(f"operator {name}: temperature must be non-zero")
+    return op_class(axis % data.ndim, temperature)(data)
+
+
+def softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,
+            dtype=None) -> NDArray:
+    """exp(data / t) normalised to sum to 1 along ``axis``; same shape as ``data``.
+
+    ``temperature`` t defaults to 1; ``dtype`` casts the input (and so the output) first.
+    """
+    return _apply(Softmax, data, axis, temperature, dtype)
+
+
+def log_softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,
+                dtype=None) -> NDArray:
+    """log(softmax(data, axis, temperature)), computed stably; same shape as ``data``."""
+    return _apply(LogSoftmax, data, axis, temperature, dtype)

@@ -1,14 +1,27 @@
-"""Reductions over axes: sum, mean, ... with ``axis``, ``keepdims`` and ``exclude``."""
+"""Reductions over axes: sum, mean, max, min, prod, nansum, nanprod, norm, argmax, argmin.
+
+Every reduction takes MXNet's ``axis`` (None, an int or a tuple; negative
+counts from the end), ``keepdims`` and, where MXNet has it, ``exclude``
+(reduce over the axes *not* listed). A reduction over all axes gives a 0-d
+array. Gradients broadcast the output gradient back over the reduced axes and
+are written with NDArray operations, so they differentiate again.
+"""
 from __future__ import annotations
 
+import builtins
+import math
 from typing import Optional, Sequence, Tuple, Union
 
+import numpy
+
+from ...autograd.state import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
 from .broadcast import BroadcastTo
 from .shape import Reshape
 
-__all__ = ["sum"]
+__all__ = ["sum", "mean", "max", "min", "prod", "nansum", "nanprod", "norm", "argmax",
+           "argmin", "argmax_channel", "sum_axis", "max_axis", "min_axis"]
 
 Axis = Optional[Union[int, Sequence[int]]]
 
@@ -18,12 +31,16 @@ def normalize_axes(axis: Axis, ndim: int, exclude: bool = False, op: str = "redu
     if axis is None or axis == ():
         axes = tuple(range(ndim))
         return () if exclude else axes
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, numpy.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if isinstance(a, bool) or not isinstance(a, (int, numpy.integer)):
+            raise TypeError(f"operator {op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < builtins.max(ndim, 1):
             raise ValueError(f"operator {op}: axis {a} is out of range for an array of {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
+        out.append(int(a) % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"operator {op}: axis {axis!r} repeats an axis")
     if exclude:
         out = [a for a in range(ndim) if a not in out]
     return tuple(sorted(set(out)))
@@ -34,23 +51,296 @@ def kept_shape(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> Tuple[int, ...]
     return tuple(1 if i in axes else d for i, d in enumerate(shape))
 
 
-class Sum(Operator):
-    """(..) -> reduced over ``axes``; the gradient broadcasts back."""
-
-    name = "sum"
+class _Reduce(Operator):
+    """Common part: resolves the axes in forward, and broadcasts gradients back."""
 
     def __init__(self, axes: Axis, keepdims: bool, exclude: bool = False) -> None:
         self.axis, self.keepdims, self.exclude = axes, keepdims, exclude
 
-    def forward(self, x):
+    def resolve(self, x) -> Tuple[int, ...]:
         self.in_shape = x.shape
         self.axes = normalize_axes(self.axis, x.ndim, self.exclude, self.name)
-        return x.sum(axis=self.axes, keepdims=self.keepdims)
+        return self.axes
+
+    def unreduce(self, g: NDArray) -> NDArray:
+        """An array shaped like the reduction's output, broadcast to the input shape."""
+        return BroadcastTo(self.in_shape)(Reshape(kept_shape(self.in_shape, self.axes))(g))
+
+    def reduce_error(self, x, err):
+        return ValueError(f"operator {self.name}: cannot reduce an array of shape {x.shape} over "
+                          f"axes {self.axes}: {err}")
+
+
+class Sum(_Reduce):
+    """(..) -> reduced over ``axes``; the gradient broadcasts back."""
+
+    name = "sum"
+
+    def forward(self, x):
+        axes = self.resolve(x)
+        dtype = x.dtype if x.dtype.kind in "iu" else None     # MXNet keeps integer dtypes
+        return x.sum(axis=axes, keepdims=self.keepdims, dtype=dtype)
 
     def backward(self, gy):
-        return BroadcastTo(self.in_shape)(Reshape(kept_shape(self.in_shape, self.axes))(gy))
+        return self.unreduce(gy)
+
+
+class Mean(_Reduce):
+    """Sum divided by the number of reduced elements; the gradient is spread evenly."""
+
+    name = "mean"
+
+    def forward(self, x):
+        axes = self.resolve(x)
+        self.count = math.prod(x.shape[a] for a in axes)
+        y = x.mean(axis=axes, keepdims=self.keepdims)
+        return y if y.dtype == x.dtype else y.astype(x.dtype)
+
+    def backward(self, gy):
+        scale = 1.0 / self.count if self.count else float("nan")
+        return self.unreduce(gy) * scale
+
+
+class _Extreme(_Reduce):
+    """max / min: the gradient goes to the positions equal to the result, shared
+    evenly between ties (as MXNet and PyTorch's amax do)."""
+
+    saves_inputs = (0,)
+    saves_outputs = (0,)
+    method = ""
+
+    def forward(self, x):
+        axes = self.resolve(x)
+        try:
+            return getattr(x, self.method)(axis=axes, keepdims=self.keepdims)
+        except ValueError as err:
+            raise self.reduce_error(x, err) from None
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        raw = x._data
+        y = self.saved_outputs[0].reshape(kept_shape(self.in_shape, self.axes))
+        hit = (raw == y).astype(raw.dtype)
+        share = hit / hit.sum(axis=self.axes, keepdims=True)   # constant: piecewise in x
+        return self.unreduce(gy) * self.constant(share)
+
+
+class Max(_Extreme):
+    name, method = "max", "max"
+
+
+class Min(_Extreme):
+    name, method = "min", "min"
+
+
+class Prod(_Reduce):
+    """Product over ``axes``. The gradient at element i is the product of the others.
+
+    Zeros in the input are handled exactly for the first derivative: only a zero
+    that is the sole zero of its group gets a non-zero gradient (the product of
+    the rest). Higher derivatives are exact where the input has no zeros; at an
+    input with zeros, differentiating the gradient again raises
+    ``operator prod is non-differentiable ...`` rather than give a wrong number.
+    """
+
+    name = "prod"
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        axes = self.resolve(x)
+        dtype = x.dtype if x.dtype.kind in "iu" else None
+        return x.prod(axis=axes, keepdims=self.keepdims, dtype=dtype)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        raw = x._data
+        is_zero = raw == 0
+        zeros = is_zero.astype(raw.dtype)
+        n_zeros = zeros.sum(axis=self.axes, keepdims=True)
+        # x with its zeros replaced by ones: differentiable, and never zero
+        safe = x * self.constant(1 - zeros) + self.constant(zeros)
+        rest = Prod(self.axes, True)(safe) if self.axes else safe   # product of the non-zeros
+        # product of the others: rest / x_i where the group has no zero; rest at the
+        # group's only zero; 0 everywhere else
+        where_nonzero = self.constant((1 - zeros) * (n_zeros == 0))
+        where_zero = self.constant(zeros * (n_zeros == 1))
+        others = BroadcastTo(self.in_shape)(rest) * (where_nonzero / safe + where_zero)
+        if STATE.recording and builtins.bool(is_zero.any()):
+            # second derivatives at zeros would miss cross terms: refuse them instead
+            self.differentiable_backward = False
+        return self.unreduce(gy) * others
+
+
+class _NanTo(Operator):
+    """NaNs replaced by ``value`` (0 for nansum, 1 for nanprod); no gradient at NaNs."""
+
+    saves_inputs = (0,)
+
+    def __init__(self, name: str, value: float) -> None:
+        self.name, self.value = name, value
+
+    def forward(self, x):
+        y = x.copy()
+        y[self.xp.isnan(x)] = self.value
+        return y
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        raw = x._data
+        return gy * self.constant((~self.xp.isnan(raw)).astype(raw.dtype))
+
+
+class Norm(_Reduce):
+    """L1 (``ord=1``: sum of absolute values) or L2 (``ord=2``) norm over ``axes``."""
+
+    name = "norm"
+    saves_inputs = (0,)
+
+    def __init__(self, ord: int, axes: Axis, keepdims: bool) -> None:
+        super().__init__(axes, keepdims)
+        self.ord = ord
+        self.saves_outputs = (0,) if ord == 2 else ()
+
+    def forward(self, x):
+        axes = self.resolve(x)
+        if self.ord == 1:
+            return self.xp.abs(x).sum(axis=axes, keepdims=self.keepdims)
+        return self.xp.sqrt((x * x).sum(axis=axes, keepdims=self.keepdims))
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        if self.ord == 1:
+            return self.unreduce(gy) * self.constant(self.xp.sign(x._data))
+        y = self.output()
+        raw = self.saved_outputs[0]
+        safe = y + self.constant((raw == 0).astype(raw.dtype))   # 0/0 -> gradient 0
+        return self.unreduce(gy / safe) * x
+
+
+class _ArgExtreme(Operator):
+    """Indices of the maximum / minimum (first occurrence), as float32 like MXNet."""
+
+    zero_grad = True
+    function = ""
+
+    def __init__(self, axis: Optional[int], keepdims: bool) -> None:
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        if x.size == 0:
+            raise ValueError(f"operator {self.name}: the input of shape {x.shape} is empty")
+        if self.axis is None:
+            idx = getattr(self.xp, self.function)(x.reshape(-1))
+            shape = (1,) * x.ndim if self.keepdims else ()
+            return idx.reshape(shape).astype(numpy.float32)
+        axis, = normalize_axes(self.axis, x.ndim, op=self.name)
+        idx = getattr(self.xp, self.function)(x, axis=axis)
+        if self.keepdims:
+            idx = self.xp.expand_dims(idx, axis)
+        return idx.astype(numpy.float32)
+
+
+class ArgMax(_ArgExtreme):
+    name, function = "argmax", "argmax"
+
+
+class ArgMin(_ArgExtreme):
+    name, function = "argmin", "argmin"
+
+
+def _check(data, op: str) -> None:
+    if not isinstance(data, NDArray):
+        raise TypeError(f"operator {op}: expected an NDArray, got {type(data).__name__}")
 
 
 def sum(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
-    """Sum over ``axis`` (all axes if None; the others if ``exclude``)."""
+    """Sum over ``axis`` (all axes if None; the others if ``exclude``).
+
+    (d0, ..., dn) -> the shape without the reduced axes (kept as 1 with ``keepdims``).
+    """
+    _check(data, "sum")
     return Sum(axis, keepdims, exclude)(data)
+
+
+def mean(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+    """Arithmetic mean over ``axis``; shapes as in :func:`sum`."""
+    _check(data, "mean")
+    return Mean(axis, keepdims, exclude)(data)
+
+
+def max(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+    """Maximum over ``axis``; shapes as in :func:`sum`. Ties share the gradient evenly."""
+    _check(data, "max")
+    return Max(axis, keepdims, exclude)(data)
+
+
+def min(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+    """Minimum over ``axis``; shapes as in :func:`sum`. Ties share the gradient evenly."""
+    _check(data, "min")
+    return Min(axis, keepdims, exclude)(data)
+
+
+def prod(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+    """Product over ``axis``; shapes as in :func:`sum`.
+
+    The gradient is exact with zeros in the input; second and higher derivatives
+    are available where the input has no zeros (see ``Prod``).
+    """
+    _check(data, "prod")
+    return Prod(axis, keepdims, exclude)(data)
+
+
+def nansum(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+    """Sum over ``axis`` treating NaN as 0; NaN positions get a zero gradient."""
+    _check(data, "nansum")
+    return Sum(axis, keepdims, exclude)(_NanTo("nansum", 0)(data))
+
+
+def nanprod(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+    """Product over ``axis`` treating NaN as 1; NaN positions get a zero gradient."""
+    _check(data, "nanprod")
+    return Prod(axis, keepdims, exclude)(_NanTo("nanprod", 1)(data))
+
+
+def norm(data: NDArray, ord: int = 2, axis: Axis = None, out_dtype=None,
+         keepdims: bool = False) -> NDArray:
+    """Elementwise L1 (``ord=1``) or L2 (``ord=2``) norm over ``axis`` (all axes if None).
+
+    (d0, ..., dn) -> the shape without the reduced axes. The L2 gradient at an
+    all-zero group is 0 (a subgradient), as is the L1 gradient at a zero.
+    """
+    _check(data, "norm")
+    if ord not in (1, 2):
+        raise ValueError(f"operator norm: ord must be 1 or 2, got {ord!r}")
+    out = Norm(ord, axis, keepdims)(data)
+    return out if out_dtype is None else out.astype(out_dtype)
+
+
+def _arg(op_class, data, axis, keepdims):
+    _check(data, op_class.name)
+    if axis is not None and (isinstance(axis, bool) or not isinstance(axis, (int, numpy.integer))):
+        raise TypeError(f"operator {op_class.name}: axis must be an int or None, got {axis!r}")
+    return op_class(axis, keepdims)(data)
+
+
+def argmax(data: NDArray, axis: Optional[int] = None, keepdims: bool = False) -> NDArray:
+    """Indices (float32) of the maxima along ``axis`` (of the flattened array if None).
+
+    (d0, ..., dn) -> the shape without ``axis``; no gradient.
+    """
+    return _arg(ArgMax, data, axis, keepdims)
+
+
+def argmin(data: NDArray, axis: Optional[int] = None, keepdims: bool = False) -> NDArray:
+    """Indices (float32) of the minima along ``axis`` (of the flattened array if None)."""
+    return _arg(ArgMin, data, axis, keepdims)
+
+
+def argmax_channel(data: NDArray) -> NDArray:
+    """Indices (float32) of the maxima along the last axis: (..., C) -> (...)."""
+    return _arg(ArgMax, data, -1, False)
+
+
+sum_axis = sum
+max_axis = max
+min_axis = min

@@ -1,40 +1,725 @@
-"""Elementwise math: y = f(x), same shape; each gradient written with NDArray ops."""
+"""Elementwise math: y = f(x), same shape and dtype; each gradient written with NDArray ops.
+
+Every function takes an NDArray of any shape and returns one of the same shape
+and dtype (MXNet keeps the input dtype, so integer inputs give integer results).
+Gradients are NDArray expressions, so they can be differentiated again.
+Piecewise-constant functions (sign, floor, ceil, round, rint, fix, trunc) have
+zero gradient and are never recorded.
+"""
 from __future__ import annotations
+
+import functools
+import math
+import numbers
+from typing import Optional
+
+import numpy
 
 from ..ndarray import NDArray
 from ..operator import Operator
 
-__all__ = ["exp", "log"]
+__all__ = ["exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "cbrt", "rcbrt",
+           "square", "reciprocal", "abs", "sign", "sin", "cos", "tan", "arcsin", "arccos",
+           "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "radians",
+           "degrees", "floor", "ceil", "round", "rint", "fix", "trunc", "clip", "erf", "erfinv"]
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 
-class Exp(Operator):
-    name = "exp"
-    saves_outputs = (0,)
+class _Unary(Operator):
+    """``y = compute(x)``, cast back to the dtype of ``x`` where NumPy promoted it."""
+
+    def compute(self, x):
+        raise NotImplementedError(f"{type(self).__name__}.compute")
 
     def forward(self, x):
-        return self.xp.exp(x)
+        y = self.compute(x)
+        return y if y.dtype == x.dtype else y.astype(x.dtype)
+
+
+class _Ufunc(_Unary):
+    """``y = xp.<ufunc>(x)``."""
+
+    ufunc = ""
+
+    def compute(self, x):
+        return getattr(self.xp, self.ufunc)(x)
+
+
+def _apply(op: Operator, data) -> NDArray:
+    if not isinstance(data, NDArray):
+        raise TypeError(f"operator {op.name}: expected an NDArray, got {type(data).__name__}")
+    return op(data)
+
+
+# ------------------------------------------------------------- exp and logs
+class Exp(_Ufunc):
+    name = ufunc = "exp"
+    saves_outputs = (0,)
 
     def backward(self, gy):
         return gy * self.output()
 
 
-class Log(Operator):
-    name = "log"
+class Log(_Ufunc):
+    name = ufunc = "log"
     saves_inputs = (0,)
-
-    def forward(self, x):
-        return self.xp.log(x)
 
     def backward(self, gy):
         x, = self.saved_inputs
         return gy / x
 
 
+class Log2(_Ufunc):
+    name = ufunc = "log2"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy / (x * _LN2)
+
+
+class Log10(_Ufunc):
+    name = ufunc = "log10"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy / (x * _LN10)
+
+
+class Log1p(_Ufunc):
+    name = ufunc = "log1p"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy / (x + 1)
+
+
+class Expm1(_Ufunc):
+    name = ufunc = "expm1"
+    saves_outputs = (0,)
+
+    def backward(self, gy):
+        return gy * (self.output() + 1)
+
+
+# ------------------------------------------------------------ powers, roots
+class Sqrt(_Ufunc):
+    name = ufunc = "sqrt"
+    saves_outputs = (0,)
+
+    def backward(self, gy):
+        return gy / (self.output() * 2)
+
+
+class Rsqrt(_Unary):
+    """y = x ** -1/2; dy/dx = -y**3 / 2."""
+
+    name = "rsqrt"
+    saves_outputs = (0,)
+
+    def compute(self, x):
+        return 1 / self.xp.sqrt(x)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (y * y * y) * -0.5
+
+
+class Cbrt(_Ufunc):
+    name = ufunc = "cbrt"
+    saves_outputs = (0,)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy / (y * y * 3)
+
+
+class Rcbrt(_Unary):
+    """y = x ** -1/3; dy/dx = -y**4 / 3."""
+
+    name = "rcbrt"
+    saves_outputs = (0,)
+
+    def compute(self, x):
+        return 1 / self.xp.cbrt(x)
+
+    def backward(self, gy):
+        y = self.output()
+        y2 = y * y
+        return gy * (y2 * y2) * (-1.0 / 3.0)
+
+
+class Square(_Ufunc):
+    name = ufunc = "square"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * (x * 2)
+
+
+class Reciprocal(_Ufunc):
+    name = ufunc = "reciprocal"
+    saves_outputs = (0,)
+
+    def backward(self, gy):
+        y = self.output()
+        return -(gy * (y * y))
+
+
+class Abs(_Ufunc):
+    """|x|; the gradient is sign(x) (0 at 0)."""
+
+    name = ufunc = "abs"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * sign(x)
+
+
+# ------------------------------------------------------------ trigonometric
+class Sin(_Ufunc):
+    name = ufunc = "sin"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * cos(x)
+
+
+class Cos(_Ufunc):
+    name = ufunc = "cos"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return -(gy * sin(x))
+
+
+class Tan(_Ufunc):
+    name = ufunc = "tan"
+    saves_outputs = (0,)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (y * y + 1)
+
+
+class Arcsin(_Ufunc):
+    name = ufunc = "arcsin"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * rsqrt(1 - x * x)
+
+
+class Arccos(_Ufunc):
+    name = ufunc = "arccos"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return -(gy * rsqrt(1 - x * x))
+
+
+class Arctan(_Ufunc):
+    name = ufunc = "arctan"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy / (x * x + 1)
+
+
+class Radians(_Ufunc):
+    name = ufunc = "radians"
+
+    def backward(self, gy):
+        return gy * (math.pi / 180.0)
+
+
+class Degrees(_Ufunc):
+    name = ufunc = "degrees"
+
+    def backward(self, gy):
+        return gy * (180.0 / math.pi)
+
+
+# --------------------------------------------------------------- hyperbolic
+class Sinh(_Ufunc):
+    name = ufunc = "sinh"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * cosh(x)
+
+
+class Cosh(_Ufunc):
+    name = ufunc = "cosh"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * sinh(x)
+
+
+class Tanh(_Ufunc):
+    name = ufunc = "tanh"
+    saves_outputs = (0,)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (1 - y * y)
+
+
+class Arcsinh(_Ufunc):
+    name = ufunc = "arcsinh"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * rsqrt(x * x + 1)
+
+
+class Arccosh(_Ufunc):
+    name = ufunc = "arccosh"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * rsqrt(x * x - 1)
+
+
+class Arctanh(_Ufunc):
+    name = ufunc = "arctanh"
+    saves_inputs = (0,)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy / (1 - x * x)
+
+
+# --------------------------------------------- piecewise constant (no gradient)
+class Sign(_Ufunc):
+    name = ufunc = "sign"
+    zero_grad = True
+
+
+class Floor(_Ufunc):
+    name = ufunc = "floor"
+    zero_grad = True
+
+
+class Ceil(_Ufunc):
+    name = ufunc = "ceil"
+    zero_grad = True
+
+
+class Trunc(_Ufunc):
+    name = ufunc = "trunc"
+    zero_grad = True
+
+
+class Fix(Trunc):
+    name = "fix"
+
+
+class Round(_Unary):
+    """Nearest integer, halves away from zero (C's ``round``): 2.5 -> 3, -2.5 -> -3."""
+
+    name = "round"
+    zero_grad = True
+
+    def compute(self, x):
+        xp = self.xp
+        if x.dtype.kind not in "fc":
+            return x.copy()
+        t = xp.trunc(x)
+        # x - trunc(x) is exact, so halves are recognised exactly
+        return xp.where(xp.abs(x - t) >= 0.5, t + xp.sign(x), t)
+
+
+class Rint(_Unary):
+    """Nearest integer, halves towards -inf (MXNet's ``rint``): 1.5 -> 1, -1.5 -> -2."""
+
+    name = "rint"
+    zero_grad = True
+
+    def compute(self, x):
+        xp = self.xp
+        if x.dtype.kind not in "fc":
+            return x.copy()
+        f = xp.floor(x)
+        return xp.where(x - f > 0.5, f + 1, f)
+
+
+# ---------------------------------------------------------------------- clip
+class Clip(_Unary):
+    """min(max(x, a_min), a_max); the gradient passes where a_min <= x <= a_max."""
+
+    name = "clip"
+    saves_inputs = (0,)
+
+    def __init__(self, a_min: Optional[float], a_max: Optional[float]) -> None:
+        self.a_min, self.a_max = a_min, a_max
+
+    def compute(self, x):
+        y = x
+        if self.a_min is not None:
+            y = self.xp.maximum(y, self.a_min)
+        if self.a_max is not None:
+            y = self.xp.minimum(y, self.a_max)
+        return y.copy() if y is x else y
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        if self.a_min is not None:
+            gy = gy * (x >= self.a_min)
+        if self.a_max is not None:
+            gy = gy * (x <= self.a_max)
+        return gy
+
+
+# ----------------------------------------------------------------- erf, erfinv
+# erf is evaluated piecewise on |x| in [0, 8) with pieces of width 0.5, each a
+# Chebyshev series of degree 16 fitted (once, lazily) at Chebyshev nodes to
+# Python's math.erf/math.erfc. Below 1 the series gives erf(x)/x, so tiny x keep
+# their relative accuracy; from 1 on it gives erfcx(x) = erfc(x) * exp(x*x), so
+# erfc (needed by erfinv near +-1) keeps its relative accuracy too. The error in
+# float64 is a few units in the last place (below 1e-14, relative).
+_ERF_WIDTH, _ERF_SPLIT, _ERF_TOP, _ERF_DEGREE = 0.5, 1.0, 8.0, 16
+
+
+@functools.lru_cache(maxsize=None)
+def _erf_fit() -> numpy.ndarray:
+    """The (pieces, degree + 1) Chebyshev coefficients, on the host, in float64."""
+    from numpy.polynomial import chebyshev
+    k = numpy.arange(_ERF_DEGREE + 1)
+    nodes = numpy.cos(numpy.pi * (k + 0.5) / (_ERF_DEGREE + 1))   # interior: never 0
+    rows = []
+    for p in range(int(_ERF_TOP / _ERF_WIDTH)):
+        lo = p * _ERF_WIDTH
+        xs = lo + (nodes + 1) * (_ERF_WIDTH / 2)
+        if lo < _ERF_SPLIT:
+            values = [math.erf(v) / v for v in xs]
+        else:
+            values = [math.erfc(v) * math.exp(v * v) for v in xs]
+        rows.append(chebyshev.chebfit(nodes, numpy.array(values), _ERF_DEGREE))
+    return numpy.array(rows)
+
+
+_erf_tables: dict = {}
+
+
+def _erf_columns(ctx, xp, dtype) -> list:
+    """The coefficient table on ``ctx`` in ``dtype``, one array (over pieces) per degree."""
+    key = (ctx, numpy.dtype(dtype).str)
+    cols = _erf_tables.get(key)
+    if cols is None:
+        host = _erf_fit().astype(dtype)
+        cols = _erf_tables[key] = [xp.asarray(host[:, j].copy()) for j in range(host.shape[1])]
+    return cols
+
+
+def _compute_dtype(dtype) -> numpy.dtype:
+    """float32 for float16/float32 inputs, float64 otherwise."""
+    return numpy.dtype(numpy.float32 if dtype in (numpy.float16, numpy.float32) else numpy.float64)
+
+
+def _erf_erfc_abs(xp, cols, ax):
+    """(erf(a), erfc(a)) for a = ``ax`` >= 0 (or NaN), elementwise."""
+    inside = ax < _ERF_TOP
+    a = xp.where(inside, ax, 0)                      # keeps inf and NaN out of the series
+    piece = xp.floor(a * (1 / _ERF_WIDTH))
+    idx = piece.astype(numpy.int64)
+    t = (a - piece * _ERF_WIDTH) * (2 / _ERF_WIDTH) - 1
+    t2 = t + t
+    b1 = xp.zeros_like(a)
+    b2 = xp.zeros_like(a)
+    for j in range(len(cols) - 1, 0, -1):            # Clenshaw, vectorised over elements
+        b1, b2 = t2 * b1 - b2 + cols[j][idx], b1
+    v = t * b1 - b2 + cols[0][idx]
+    small = ax < _ERF_SPLIT
+    tail = xp.exp(-(a * a)) * v
+    erf_a = xp.where(small, a * v, 1 - tail)
+    erfc_a = xp.where(small, 1 - a * v, tail)
+    erf_a = xp.where(inside, erf_a, 1)
+    erfc_a = xp.where(inside, erfc_a, 0)
+    nan = ax != ax
+    return xp.where(nan, ax, erf_a), xp.where(nan, ax, erfc_a)
+
+
+def _with_sign(xp, x, magnitude):
+    """sign(x) * magnitude, keeping x where x is 0, -0 or NaN."""
+    return xp.where(x > 0, magnitude, xp.where(x < 0, -magnitude, x))
+
+
+class Erf(_Unary):
+    """The Gauss error function; d erf(x)/dx = 2/sqrt(pi) * exp(-x^2)."""
+
+    name = "erf"
+    saves_inputs = (0,)
+
+    def compute(self, x):
+        xp = self.xp
+        dtype = _compute_dtype(x.dtype)
+        xc = x.astype(dtype) if x.dtype != dtype else x
+        e, _ = _erf_erfc_abs(xp, _erf_columns(self.ctx, xp, dtype), xp.abs(xc))
+        return _with_sign(xp, xc, e)
+
+    def backward(self, gy):
+        x, = self.saved_inputs
+        return gy * exp(-square(x)) * _TWO_OVER_SQRT_PI
+
+
+class Erfinv(_Unary):
+    """The inverse of erf on (-1, 1) (+-inf at +-1, NaN outside).
+
+    A closed-form first guess (relative error below 2e-3), then two Halley steps
+    on erf(x) = |y|, or on erfc(x) = 1 - |y| where x >= 1 so values next to +-1
+    keep full accuracy. d erfinv(y)/dy = sqrt(pi)/2 * exp(erfinv(y)^2).
+    """
+
+    name = "erfinv"
+    saves_outputs = (0,)
+    _A = 0.147                                       # constant of the first guess
+
+    def compute(self, y):
+        xp = self.xp
+        dtype = _compute_dtype(y.dtype)
+        yc = y.astype(dtype) if y.dtype != dtype else y
+        cols = _erf_columns(self.ctx, xp, dtype)
+        ay = xp.abs(yc)
+        ok = ay < 1
+        a = xp.where(ok, ay, 0)                      # the iteration never sees |y| >= 1 or NaN
+        c = 1 - a                                    # exact for a >= 1/2
+        lg = xp.log(c * (1 + a))                     # log(1 - a^2)
+        b = lg * 0.5 + 2 / (math.pi * self._A)
+        x = xp.sqrt(xp.sqrt(b * b - lg * (1 / self._A)) - b)
+        for _ in range(2):
+            e, ec = _erf_erfc_abs(xp, cols, x)
+            f = xp.where(x < _ERF_SPLIT, e - a, c - ec)
+            r = f / (xp.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+            x = x - r / (1 + x * r)
+        edge = xp.where(ay == 1, xp.inf, xp.nan).astype(dtype)   # NaN for |y| > 1 and NaN
+        x = xp.where(ok, x, edge)
+        return _with_sign(xp, yc, x)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * exp(square(y)) * _SQRT_PI_OVER_TWO
+
+
+# ----------------------------------------------------------- public functions
 def exp(data: NDArray) -> NDArray:
     """e ** data, elementwise."""
-    return Exp()(data)
+    return _apply(Exp(), data)
 
 
 def log(data: NDArray) -> NDArray:
     """Natural logarithm, elementwise."""
-    return Log()(data)
+    return _apply(Log(), data)
+
+
+def log2(data: NDArray) -> NDArray:
+    """Base-2 logarithm, elementwise."""
+    return _apply(Log2(), data)
+
+
+def log10(data: NDArray) -> NDArray:
+    """Base-10 logarithm, elementwise."""
+    return _apply(Log10(), data)
+
+
+def log1p(data: NDArray) -> NDArray:
+    """log(1 + data), accurate for small values; elementwise."""
+    return _apply(Log1p(), data)
+
+
+def expm1(data: NDArray) -> NDArray:
+    """exp(data) - 1, accurate for small values; elementwise."""
+    return _apply(Expm1(), data)
+
+
+def sqrt(data: NDArray) -> NDArray:
+    """Square root, elementwise."""
+    return _apply(Sqrt(), data)
+
+
+def rsqrt(data: NDArray) -> NDArray:
+    """1 / sqrt(data), elementwise."""
+    return _apply(Rsqrt(), data)
+
+
+def cbrt(data: NDArray) -> NDArray:
+    """Cube root, elementwise (real for negative values)."""
+    return _apply(Cbrt(), data)
+
+
+def rcbrt(data: NDArray) -> NDArray:
+    """1 / cbrt(data), elementwise."""
+    return _apply(Rcbrt(), data)
+
+
+def square(data: NDArray) -> NDArray:
+    """data * data, elementwise."""
+    return _apply(Square(), data)
+
+
+def reciprocal(data: NDArray) -> NDArray:
+    """1 / data, elementwise."""
+    return _apply(Reciprocal(), data)
+
+
+def abs(data: NDArray) -> NDArray:  # noqa: A001 - MXNet's name
+    """|data|, elementwise; the gradient at 0 is 0."""
+    return _apply(Abs(), data)
+
+
+def sign(data: NDArray) -> NDArray:
+    """-1, 0 or 1 by the sign of each element; zero gradient."""
+    return _apply(Sign(), data)
+
+
+def sin(data: NDArray) -> NDArray:
+    """Sine (radians), elementwise."""
+    return _apply(Sin(), data)
+
+
+def cos(data: NDArray) -> NDArray:
+    """Cosine (radians), elementwise."""
+    return _apply(Cos(), data)
+
+
+def tan(data: NDArray) -> NDArray:
+    """Tangent (radians), elementwise."""
+    return _apply(Tan(), data)
+
+
+def arcsin(data: NDArray) -> NDArray:
+    """Inverse sine, in [-pi/2, pi/2], elementwise."""
+    return _apply(Arcsin(), data)
+
+
+def arccos(data: NDArray) -> NDArray:
+    """Inverse cosine, in [0, pi], elementwise."""
+    return _apply(Arccos(), data)
+
+
+def arctan(data: NDArray) -> NDArray:
+    """Inverse tangent, in (-pi/2, pi/2), elementwise."""
+    return _apply(Arctan(), data)
+
+
+def sinh(data: NDArray) -> NDArray:
+    """Hyperbolic sine, elementwise."""
+    return _apply(Sinh(), data)
+
+
+def cosh(data: NDArray) -> NDArray:
+    """Hyperbolic cosine, elementwise."""
+    return _apply(Cosh(), data)
+
+
+def tanh(data: NDArray) -> NDArray:
+    """Hyperbolic tangent, elementwise."""
+    return _apply(Tanh(), data)
+
+
+def arcsinh(data: NDArray) -> NDArray:
+    """Inverse hyperbolic sine, elementwise."""
+    return _apply(Arcsinh(), data)
+
+
+def arccosh(data: NDArray) -> NDArray:
+    """Inverse hyperbolic cosine (data >= 1), elementwise."""
+    return _apply(Arccosh(), data)
+
+
+def arctanh(data: NDArray) -> NDArray:
+    """Inverse hyperbolic tangent (-1 < data < 1), elementwise."""
+    return _apply(Arctanh(), data)
+
+
+def radians(data: NDArray) -> NDArray:
+    """Degrees to radians, elementwise."""
+    return _apply(Radians(), data)
+
+
+def degrees(data: NDArray) -> NDArray:
+    """Radians to degrees, elementwise."""
+    return _apply(Degrees(), data)
+
+
+def floor(data: NDArray) -> NDArray:
+    """Largest integer <= data, elementwise; zero gradient."""
+    return _apply(Floor(), data)
+
+
+def ceil(data: NDArray) -> NDArray:
+    """Smallest integer >= data, elementwise; zero gradient."""
+    return _apply(Ceil(), data)
+
+
+def round(data: NDArray) -> NDArray:  # noqa: A001 - MXNet's name
+    """Nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3); zero gradient."""
+    return _apply(Round(), data)
+
+
+def rint(data: NDArray) -> NDArray:
+    """Nearest integer as MXNet's rint: halves go down (1.5 -> 1, -1.5 -> -2); zero gradient."""
+    return _apply(Rint(), data)
+
+
+def fix(data: NDArray) -> NDArray:
+    """Round towards zero, elementwise; zero gradient."""
+    return _apply(Fix(), data)
+
+
+def trunc(data: NDArray) -> NDArray:
+    """Integer part (round towards zero), elementwise; zero gradient."""
+    return _apply(Trunc(), data)
+
+
+def _bound(value, which: str):
+    if value is None:
+        return None
+    if isinstance(value, numpy.generic) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"operator clip: {which} must be a real number or None, "
+                        f"got {type(value).__name__}")
+    return value
+
+
+def clip(data: NDArray, a_min: Optional[float], a_max: Optional[float]) -> NDArray:
+    """Limit values to [a_min, a_max] (None: no bound on that side); any shape.
+
+    The gradient passes where a_min <= data <= a_max and is 0 elsewhere (as MXNet).
+    """
+    a_min, a_max = _bound(a_min, "a_min"), _bound(a_max, "a_max")
+    if a_min is None and a_max is None:
+        raise ValueError("operator clip: a_min and a_max are both None; give at least one bound")
+    if a_min is not None and a_max is not None and a_min > a_max:
+        raise ValueError(f"operator clip: a_min ({a_min}) is greater than a_max ({a_max}); "
+                         f"expected a_min <= a_max")
+    return _apply(Clip(a_min, a_max), data)
+
+
+def erf(data: NDArray) -> NDArray:
+    """The Gauss error function 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise."""
+    return _apply(Erf(), data)
+
+
+def erfinv(data: NDArray) -> NDArray:
+    """Inverse error function on [-1, 1] (+-inf at +-1, NaN outside), elementwise."""
+    return _apply(Erfinv(), data)
