@@ -40,7 +40,7 @@ class Context:
     becomes the default context for arrays created inside.
     """
 
-    __slots__ = ("device_type", "device_id", "_xp", "_old")
+    __slots__ = ("device_type", "device_id", "_xp")
     _interned: Dict[tuple, "Context"] = {}
     _default = threading.local()
 
@@ -79,12 +79,14 @@ class Context:
         return (Context, (self.device_type, self.device_id))
 
     def __enter__(self) -> "Context":
-        self._old = current_context()
+        # contexts are shared objects: the previous defaults go on a per-thread stack
+        stack = Context._default.__dict__.setdefault("stack", [])
+        stack.append(current_context())
         Context._default.value = self
         return self
 
     def __exit__(self, *exc) -> None:
-        Context._default.value = self._old
+        Context._default.value = Context._default.stack.pop()
 
     def empty_cache(self) -> None:
         """Release cached device memory (CuPy's memory pool); no-op on cpu."""

@@ -38,14 +38,14 @@ def assert_almost_equal(a, b, rtol: float = 1e-5, atol: float = 1e-20,
                         names=("a", "b"), equal_nan: bool = False) -> None:
     """Raise AssertionError naming the worst element when ``a`` and ``b`` differ."""
     a, b = _host(a), _host(b)
-    if a.shape != b.shape:
+    if a.shape != b.shape and a.ndim and b.ndim:   # a 0-d side broadcasts, as in numpy.testing
         raise AssertionError(f"shape mismatch: {names[0]} {a.shape} vs {names[1]} {b.shape}")
     if numpy.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan):
         return
-    a64, b64 = a.astype(numpy.float64), b.astype(numpy.float64)
+    a64, b64 = numpy.broadcast_arrays(a.astype(numpy.float64), b.astype(numpy.float64))
     err = numpy.abs(a64 - b64) - (atol + rtol * numpy.abs(b64))
     err = numpy.where(numpy.isnan(err), numpy.inf, err)
-    idx = numpy.unravel_index(int(numpy.argmax(err)), a.shape) if a.ndim else ()
+    idx = numpy.unravel_index(int(numpy.argmax(err)), err.shape) if err.ndim else ()
     raise AssertionError(
         f"{names[0]} and {names[1]} differ (rtol={rtol}, atol={atol}): worst at index {idx}: "
         f"{names[0]}={a64[idx]!r}, {names[1]}={b64[idx]!r}\n{names[0]}:\n{a}\n{names[1]}:\n{b}")
@@ -134,7 +134,7 @@ def check_numeric_gradient(fn: Callable[..., Union[NDArray, Sequence[NDArray]]],
             v.attach_grad()
         with autograd.record():
             s = scalar(fresh, order - 1)
-        return float(s.asnumpy())
+        return s.asnumpy().item()
 
     with autograd.record():
         top = scalar(xs, order - 1)

@@ -14,7 +14,7 @@ import types
 import numpy
 
 _PASS_THROUGH = (type(None), bool, int, float, complex, str, bytes, slice, type(Ellipsis),
-                 numpy.dtype, type)
+                 numpy.dtype)
 
 
 class HostArrayError(TypeError):
@@ -44,9 +44,10 @@ def _wrap(obj):
         return type(obj)(_wrap(o) for o in obj)
     if isinstance(obj, _PASS_THROUGH) or isinstance(obj, (list, tuple)):
         return obj
-    if isinstance(obj, numpy.generic.__class__) or isinstance(obj, type):
-        return obj
-    return _Proxy(obj)
+    if isinstance(obj, type) and (issubclass(obj, (numpy.generic, numpy.dtype))
+                                  or obj.__module__ == "builtins"):
+        return obj                                   # dtypes and Python types stay as they are
+    return _Proxy(obj)                               # functions, modules, RandomState, ...
 
 
 class _Proxy:
@@ -100,6 +101,8 @@ class StrictArray:
         return NotImplemented
 
     def __getattr__(self, name):
+        if name.startswith("__array"):              # __array_interface__, __array_struct__
+            raise AttributeError(name)
         return _wrap(getattr(self._a, name))
 
     def __getitem__(self, key):
@@ -157,9 +160,7 @@ class _StrictModule(types.ModuleType):
 
     def __getattr__(self, name):
         value = getattr(numpy, name)
-        if isinstance(value, (types.ModuleType,)) or callable(value) and not isinstance(value, type):
-            return _Proxy(value)
-        return value
+        return _wrap(value)
 
     @staticmethod
     def asarray(obj, dtype=None):

@@ -683,3 +683,20 @@ def test_function_backward_returning_a_non_ndarray():
         y = Bad()(x)
     with pytest.raises(TypeError, match="gradient 0 must be an NDArray"):
         y.backward()
+
+
+def test_function_backward_returning_a_wrong_shape():
+    class Bad(autograd.Function):
+        def forward(self, x):
+            return x.sum()
+
+        def backward(self, dy):
+            return dy            # shape (1,) for an input of shape (2, 3)
+
+    x = nd.ones((2, 3))
+    x.attach_grad()
+    with autograd.record():
+        y = Bad()(x)
+    with pytest.raises(ValueError, match=r"Bad\.backward: gradient 0 has shape \(1,\), but input 0 "
+                                         r"of forward has shape \(2, 3\)"):
+        y.backward()

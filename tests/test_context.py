@@ -57,13 +57,43 @@ def test_with_context_sets_the_default():
     assert nd.zeros((1,)).context is fw.cpu(0)
 
 
+def test_with_the_same_context_nested():
+    with fw.gpu(0):
+        with fw.gpu(0):
+            with fw.cpu(0):
+                assert fw.current_context() is fw.cpu(0)
+            assert fw.current_context() is fw.gpu(0)
+        assert fw.current_context() is fw.gpu(0)
+    assert fw.current_context() is fw.cpu(0)
+
+
+def test_with_context_restores_after_an_exception():
+    with pytest.raises(KeyError):
+        with fw.gpu(1):
+            raise KeyError
+    assert fw.current_context() is fw.cpu(0)
+
+
 def test_default_context_is_thread_local():
     seen = []
+    inside, leave = threading.Event(), threading.Event()
+
+    def worker():
+        seen.append(fw.current_context())
+        with fw.gpu(0):                    # the same Context object the main thread uses
+            inside.set()
+            leave.wait(5)
+            seen.append(fw.current_context())
+        seen.append(fw.current_context())
+
     with fw.gpu(0):
-        t = threading.Thread(target=lambda: seen.append(fw.current_context()))
+        t = threading.Thread(target=worker)
         t.start()
-        t.join()
-    assert seen == [fw.cpu(0)]
+        assert inside.wait(5)
+    assert fw.current_context() is fw.cpu(0)   # left while the worker is still inside
+    leave.set()
+    t.join(5)
+    assert seen == [fw.cpu(0), fw.gpu(0), fw.cpu(0)]
 
 
 def test_num_gpus():

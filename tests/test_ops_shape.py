@@ -61,6 +61,7 @@ def test_reshape_call_forms(ctx):
     assert x.reshape(shape=(-3, 0)).shape == (6, 4)
     assert nd.reshape(x, (24,)).shape == (24,)
     assert x.reshape(-1, 0, reverse=True).shape == (6, 4)
+    assert nd.reshape(x, (-1, 0), True).shape == (6, 4)
     assert nd.reshape(nd.ones((1, 1), ctx=ctx), ()).shape == ()
 
 
@@ -123,7 +124,8 @@ def test_tile_repeat_reverse_stack_squeeze_examples(ctx):
     assert nd.tile(x, reps=(2, 2, 3)).shape == (2, 4, 6)
     assert_almost_equal(nd.repeat(x, repeats=2), np.array([1, 1, 2, 2, 3, 3, 4, 4], np.float32))
     assert_almost_equal(nd.repeat(x, repeats=2, axis=1), np.array([[1, 1, 2, 2], [3, 3, 4, 4]], np.float32))
-    assert_almost_equal(nd.repeat(x, repeats=2, axis=0), np.array([[1, 2], [1, 2], [3, 4], [3, 4]], np.float32))
+    assert_almost_equal(nd.repeat(x, repeats=2, axis=0),
+                        np.array([[1, 2], [1, 2], [3, 4], [3, 4]], np.float32))
     assert_almost_equal(nd.repeat(x, repeats=2, axis=-1), np.array([[1, 1, 2, 2], [3, 3, 4, 4]], np.float32))
     r = nd.array([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], ctx=ctx)
     assert_almost_equal(nd.reverse(r, axis=0), np.array([[5, 6, 7, 8, 9], [0, 1, 2, 3, 4]], np.float32))
@@ -163,7 +165,8 @@ def test_flatten_transpose_expand_dims_examples(ctx):
     assert nd.flatten(nd.ones((4,), ctx=ctx)).shape == (4, 1)
     t = nd.array([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], ctx=ctx)
     assert_almost_equal(nd.transpose(t), np.array([[[1, 5], [3, 7]], [[2, 6], [4, 8]]], np.float32))
-    assert_almost_equal(nd.transpose(t, axes=(1, 0, 2)), np.array([[[1, 2], [5, 6]], [[3, 4], [7, 8]]], np.float32))
+    assert_almost_equal(nd.transpose(t, axes=(1, 0, 2)),
+                        np.array([[[1, 2], [5, 6]], [[3, 4], [7, 8]]], np.float32))
     assert t.T.shape == (2, 2, 2) and t.transpose(2, 0, 1).shape == (2, 2, 2)
     assert nd.expand_dims(_x((2, 3, 4), ctx), axis=1).shape == (2, 1, 3, 4)
     assert nd.expand_dims(_x((2, 3), ctx), axis=-1).shape == (2, 3, 1)
@@ -353,9 +356,11 @@ def test_pad_edge_gradient_piles_onto_the_border(ctx):
 
 LINEAR_CASES = [
     # (op, the same linear map on NumPy, input shape)
-    (lambda x: nd.pad(x, "constant", (1, 2, 0, 1), constant_value=7), lambda a: np.pad(a, ((1, 2), (0, 1))), (2, 3)),
+    (lambda x: nd.pad(x, "constant", (1, 2, 0, 1), constant_value=7),
+     lambda a: np.pad(a, ((1, 2), (0, 1))), (2, 3)),
     (lambda x: nd.pad(x, "edge", (1, 2, 0, 1)), lambda a: np.pad(a, ((1, 2), (0, 1)), mode="edge"), (2, 3)),
-    (lambda x: nd.pad(x, "reflect", (1, 1, 2, 1)), lambda a: np.pad(a, ((1, 1), (2, 1)), mode="reflect"), (2, 3)),
+    (lambda x: nd.pad(x, "reflect", (1, 1, 2, 1)),
+     lambda a: np.pad(a, ((1, 1), (2, 1)), mode="reflect"), (2, 3)),
     (lambda x: nd.slice(x, (1, None), (None, None), (1, -2)), lambda a: a[1:, ::-2], (2, 3)),
     (lambda x: nd.diag(x, k=1), lambda a: np.diag(a, k=1), (3,)),
     (lambda x: nd.diag(x, k=-1), lambda a: np.diag(a, k=-1), (3, 3)),
@@ -395,7 +400,8 @@ def test_error_messages(ctx):
         nd.concat(x, _x((2, 3, 1), ctx))
     with pytest.raises(TypeError, match=r"operator concat: inputs have different dtypes"):
         nd.concat(x, _x((2, 3), ctx, np.float64))
-    with pytest.raises(ValueError, match=r"operator stack: input 1 has shape \(3, 2\), input 0 has shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"operator stack: input 1 has shape \(3, 2\), "
+                                         r"input 0 has shape \(2, 3\)"):
         nd.stack(x, _x((3, 2), ctx))
     with pytest.raises(ValueError, match=r"operator split: axis 1 of shape \(2, 3\) has size 3, which "
                                          r"is not divisible by num_outputs=2"):

@@ -30,9 +30,14 @@ class _FunctionNode(Operator):
                 f"{self.name}.backward must return exactly as many gradients as forward "
                 f"took NDArray inputs: expected {len(self.parents)}, got {len(grads)}")
         for i, g in enumerate(grads):
-            if self.parents[i] is not None and not isinstance(g, NDArray):
+            if self.parents[i] is None:
+                continue
+            if not isinstance(g, NDArray):
                 raise TypeError(f"{self.name}.backward: gradient {i} must be an NDArray, "
                                 f"got {type(g).__name__}")
+            if g.shape != self.in_shapes[i]:
+                raise ValueError(f"{self.name}.backward: gradient {i} has shape {g.shape}, "
+                                 f"but input {i} of forward has shape {self.in_shapes[i]}")
         return tuple(grads)
 
 
@@ -90,6 +95,7 @@ class Function:
             node.ctx = inputs[0]._ctx if inputs else outputs[0]._ctx
             node.parents = tuple((x._node, x._index) if x._node is not None else None
                                  for x in inputs)
+            node.in_shapes = tuple(x.shape for x in inputs)
             node.n_out = len(outputs)
             node.out_meta = tuple((o.shape, o._data.dtype) for o in outputs)
             for i, o in enumerate(outputs):

@@ -279,9 +279,10 @@ _ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softrelu": soft
                 "softsign": softsign, "log_sigmoid": log_sigmoid, "mish": mish}
 
 
-def Activation(data: NDArray, act_type: str) -> NDArray:  # noqa: N802 - MXNet's name
+def Activation(data: NDArray, act_type: str, name: Optional[str] = None) -> NDArray:  # noqa: N802
     """Apply ``act_type`` elementwise: 'relu', 'sigmoid', 'tanh', 'softrelu', 'softsign'
-    (also 'log_sigmoid', 'mish'); output has the shape of ``data``."""
+    (also 'log_sigmoid', 'mish'); output has the shape of ``data``. ``name`` is
+    accepted for MXNet compatibility (Gluon layers pass name='fwd') and ignored."""
     fn = _ACTIVATIONS.get(act_type)
     if fn is None:
         raise ValueError(f"operator Activation: unknown act_type {act_type!r}; expected one of "
@@ -294,8 +295,10 @@ _LEAKY_TYPES = ("elu", "gelu", "leaky", "prelu", "rrelu", "selu")
 
 def LeakyReLU(data: NDArray, gamma: Optional[NDArray] = None, act_type: str = "leaky",  # noqa: N802
               slope: float = 0.25, lower_bound: float = 0.125,
-              upper_bound: float = 0.334) -> NDArray:
+              upper_bound: float = 0.334, name: Optional[str] = None) -> NDArray:
     """Leaky rectifiers (MXNet's ``LeakyReLU``); output has the shape of ``data``.
+
+    ``name`` is accepted for MXNet compatibility and ignored.
 
     act_type:
       'leaky'  x if x > 0 else slope * x

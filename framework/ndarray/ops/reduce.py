@@ -27,10 +27,12 @@ Axis = Optional[Union[int, Sequence[int]]]
 
 
 def normalize_axes(axis: Axis, ndim: int, exclude: bool = False, op: str = "reduce") -> Tuple[int, ...]:
-    """``axis`` (None, int or ints; negative allowed) as sorted non-negative ints."""
+    """``axis`` (None, int or ints; negative allowed) as sorted non-negative ints.
+
+    None or () means every axis, with or without ``exclude`` (as in MXNet).
+    """
     if axis is None or axis == ():
-        axes = tuple(range(ndim))
-        return () if exclude else axes
+        return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, numpy.integer)) else tuple(axis)
     out = []
     for a in axes:
@@ -57,6 +59,15 @@ class _Reduce(Operator):
     def __init__(self, axes: Axis, keepdims: bool, exclude: bool = False) -> None:
         self.axis, self.keepdims, self.exclude = axes, keepdims, exclude
 
+    def forward(self, x):
+        y = self.reduce(x)
+        # MXNet 1.x has no 0-d arrays: a reduction over every axis gives shape (1,)
+        return y.reshape(1) if y.ndim == 0 and x.ndim > 0 else y
+
+    def reduce(self, x):
+        """Raw array in, raw reduced array out."""
+        raise NotImplementedError
+
     def resolve(self, x) -> Tuple[int, ...]:
         self.in_shape = x.shape
         self.axes = normalize_axes(self.axis, x.ndim, self.exclude, self.name)
@@ -76,7 +87,7 @@ class Sum(_Reduce):
 
     name = "sum"
 
-    def forward(self, x):
+    def reduce(self, x):
         axes = self.resolve(x)
         dtype = x.dtype if x.dtype.kind in "iu" else None     # MXNet keeps integer dtypes
         return x.sum(axis=axes, keepdims=self.keepdims, dtype=dtype)
@@ -90,7 +101,7 @@ class Mean(_Reduce):
 
     name = "mean"
 
-    def forward(self, x):
+    def reduce(self, x):
         axes = self.resolve(x)
         self.count = math.prod(x.shape[a] for a in axes)
         y = x.mean(axis=axes, keepdims=self.keepdims)
@@ -109,7 +120,7 @@ class _Extreme(_Reduce):
     saves_outputs = (0,)
     method = ""
 
-    def forward(self, x):
+    def reduce(self, x):
         axes = self.resolve(x)
         try:
             return getattr(x, self.method)(axis=axes, keepdims=self.keepdims)
@@ -146,7 +157,7 @@ class Prod(_Reduce):
     name = "prod"
     saves_inputs = (0,)
 
-    def forward(self, x):
+    def reduce(self, x):
         axes = self.resolve(x)
         dtype = x.dtype if x.dtype.kind in "iu" else None
         return x.prod(axis=axes, keepdims=self.keepdims, dtype=dtype)
@@ -201,7 +212,7 @@ class Norm(_Reduce):
         self.ord = ord
         self.saves_outputs = (0,) if ord == 2 else ()
 
-    def forward(self, x):
+    def reduce(self, x):
         axes = self.resolve(x)
         if self.ord == 1:
             return self.xp.abs(x).sum(axis=axes, keepdims=self.keepdims)
@@ -231,7 +242,7 @@ class _ArgExtreme(Operator):
             raise ValueError(f"operator {self.name}: the input of shape {x.shape} is empty")
         if self.axis is None:
             idx = getattr(self.xp, self.function)(x.reshape(-1))
-            shape = (1,) * x.ndim if self.keepdims else ()
+            shape = (1,) * x.ndim if self.keepdims else (1,)   # MXNet: no 0-d results
             return idx.reshape(shape).astype(numpy.float32)
         axis, = normalize_axes(self.axis, x.ndim, op=self.name)
         idx = getattr(self.xp, self.function)(x, axis=axis)

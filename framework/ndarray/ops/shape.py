@@ -184,6 +184,8 @@ def reshape(data: NDArray, *shape, reverse: bool = False, **kwargs) -> NDArray:
     left: (10, 5, 4) with shape (-1, 0) gives (40, 5), reversed (50, 4).
     """
     _check(data, "reshape")
+    if len(shape) == 2 and not _is_int(shape[0]) and isinstance(shape[1], (bool, numpy.bool_)):
+        shape, reverse = shape[:1], bool(shape[1])         # reshape(x, shape, reverse)
     if not shape:
         shape = kwargs.pop("shape", kwargs.pop("newshape", None))
     elif len(shape) == 1 and not _is_int(shape[0]):

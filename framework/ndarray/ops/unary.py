@@ -391,20 +391,22 @@ class Clip(_Unary):
 
 # ----------------------------------------------------------------- erf, erfinv
 # erf is evaluated piecewise on |x| in [0, 8) with pieces of width 0.5, each a
-# Chebyshev series of degree 16 fitted (once, lazily) at Chebyshev nodes to
-# Python's math.erf/math.erfc. Below 1 the series gives erf(x)/x, so tiny x keep
-# their relative accuracy; from 1 on it gives erfcx(x) = erfc(x) * exp(x*x), so
-# erfc (needed by erfinv near +-1) keeps its relative accuracy too. The error in
-# float64 is a few units in the last place (below 1e-14, relative).
-_ERF_WIDTH, _ERF_SPLIT, _ERF_TOP, _ERF_DEGREE = 0.5, 1.0, 8.0, 16
+# Chebyshev series fitted (once, lazily) at Chebyshev nodes to Python's
+# math.erf/math.erfc: degree 16 for float64 results, 8 for float32 ones. Below 1
+# the series gives erf(x)/x, so tiny x keep their relative accuracy; from 1 on it
+# gives erfcx(x) = erfc(x) * exp(x*x), so erfc (which erfinv needs next to +-1)
+# keeps its relative accuracy too. The error is a few units in the last place
+# (below 1e-14 relative in float64).
+_ERF_WIDTH, _ERF_SPLIT, _ERF_TOP = 0.5, 1.0, 8.0
+_ERF_DEGREE = {"f8": 16, "f4": 8}
 
 
 @functools.lru_cache(maxsize=None)
-def _erf_fit() -> numpy.ndarray:
+def _erf_fit(degree: int) -> numpy.ndarray:
     """The (pieces, degree + 1) Chebyshev coefficients, on the host, in float64."""
     from numpy.polynomial import chebyshev
-    k = numpy.arange(_ERF_DEGREE + 1)
-    nodes = numpy.cos(numpy.pi * (k + 0.5) / (_ERF_DEGREE + 1))   # interior: never 0
+    k = numpy.arange(degree + 1)
+    nodes = numpy.cos(numpy.pi * (k + 0.5) / (degree + 1))    # interior: never 0
     rows = []
     for p in range(int(_ERF_TOP / _ERF_WIDTH)):
         lo = p * _ERF_WIDTH
@@ -413,7 +415,7 @@ def _erf_fit() -> numpy.ndarray:
             values = [math.erf(v) / v for v in xs]
         else:
             values = [math.erfc(v) * math.exp(v * v) for v in xs]
-        rows.append(chebyshev.chebfit(nodes, numpy.array(values), _ERF_DEGREE))
+        rows.append(chebyshev.chebfit(nodes, numpy.array(values), degree))
     return numpy.array(rows)
 
 
@@ -422,10 +424,10 @@ _erf_tables: dict = {}
 
 def _erf_columns(ctx, xp, dtype) -> list:
     """The coefficient table on ``ctx`` in ``dtype``, one array (over pieces) per degree."""
-    key = (ctx, numpy.dtype(dtype).str)
+    key = (ctx, xp, numpy.dtype(dtype).str)
     cols = _erf_tables.get(key)
     if cols is None:
-        host = _erf_fit().astype(dtype)
+        host = _erf_fit(_ERF_DEGREE[numpy.dtype(dtype).str[1:]]).astype(dtype)
         cols = _erf_tables[key] = [xp.asarray(host[:, j].copy()) for j in range(host.shape[1])]
     return cols
 
@@ -440,27 +442,27 @@ def _erf_erfc_abs(xp, cols, ax):
     inside = ax < _ERF_TOP
     a = xp.where(inside, ax, 0)                      # keeps inf and NaN out of the series
     piece = xp.floor(a * (1 / _ERF_WIDTH))
-    idx = piece.astype(numpy.int64)
+    idx = piece.astype(numpy.intp)
     t = (a - piece * _ERF_WIDTH) * (2 / _ERF_WIDTH) - 1
     t2 = t + t
-    b1 = xp.zeros_like(a)
-    b2 = xp.zeros_like(a)
-    for j in range(len(cols) - 1, 0, -1):            # Clenshaw, vectorised over elements
+    b1 = cols[-1][idx]
+    b2 = 0
+    for j in range(len(cols) - 2, 0, -1):            # Clenshaw, vectorised over elements
         b1, b2 = t2 * b1 - b2 + cols[j][idx], b1
     v = t * b1 - b2 + cols[0][idx]
     small = ax < _ERF_SPLIT
     tail = xp.exp(-(a * a)) * v
-    erf_a = xp.where(small, a * v, 1 - tail)
-    erfc_a = xp.where(small, 1 - a * v, tail)
-    erf_a = xp.where(inside, erf_a, 1)
-    erfc_a = xp.where(inside, erfc_a, 0)
-    nan = ax != ax
-    return xp.where(nan, ax, erf_a), xp.where(nan, ax, erfc_a)
+    av = a * v
+    erf_a = xp.where(small, av, 1 - tail)
+    erfc_a = xp.where(small, 1 - av, tail)
+    # at and beyond the top erf is 1 and erfc 0 to working precision; NaN stays NaN
+    return (xp.where(inside, erf_a, xp.minimum(ax, 1)),
+            xp.where(inside, erfc_a, xp.minimum(ax, 0)))
 
 
 def _with_sign(xp, x, magnitude):
-    """sign(x) * magnitude, keeping x where x is 0, -0 or NaN."""
-    return xp.where(x > 0, magnitude, xp.where(x < 0, -magnitude, x))
+    """sign(x) * magnitude; 0 and -0 keep their sign, NaN stays NaN."""
+    return xp.copysign(magnitude, x)
 
 
 class Erf(_Unary):
