@@ -2,7 +2,7 @@
 from .ndarray import NDArray, synchronize  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
-from . import random  # noqa: F401
+from . import linalg, random  # noqa: F401
 
 
 def waitall() -> None:

@@ -24,6 +24,7 @@ from ..ndarray import NDArray
 from ..operator import Operator
 from .broadcast import sum_to
 from .convert import Cast
+from .shape import Reshape
 
 __all__ = ["getitem", "setitem", "take", "pick", "one_hot", "topk", "sort", "argsort",
            "batch_take"]
@@ -242,7 +243,10 @@ def getitem(data: NDArray, key: Index) -> NDArray:
     repeated indices.
     """
     raw_key, basic = parse_key(data, key)
-    return GetItem(raw_key, basic, "getitem", key)(data)
+    out = GetItem(raw_key, basic, "getitem", key)(data)
+    if out.ndim == 0 and data.ndim > 0:
+        out = Reshape((1,))(out)        # MXNet 1.x has no 0-d arrays: x[i] of a vector is (1,)
+    return out
 
 
 def _selection_shape(data: NDArray, raw_key: tuple, key) -> Tuple[int, ...]:

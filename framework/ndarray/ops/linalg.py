@@ -80,7 +80,7 @@ def dot(lhs: NDArray, rhs: NDArray, transpose_a: bool = False, transpose_b: bool
         forward_stype=None) -> NDArray:
     """Dot product as in MXNet.
 
-    1-D . 1-D: the inner product (a 0-d array). 2-D: the matrix product
+    1-D . 1-D: the inner product, shape (1,) as in MXNet 1.x. 2-D: the matrix product
     (m, k) . (k, n) -> (m, n). N-D: contracts the last axis of ``lhs`` with the
     first axis of ``rhs``: (a..., k) . (k, b...) -> (a..., b...). With
     ``transpose_a`` the first axis of ``lhs`` is contracted instead
@@ -98,7 +98,7 @@ def dot(lhs: NDArray, rhs: NDArray, transpose_a: bool = False, transpose_b: bool
             raise ValueError(f"operator dot: shapes {ls} and {rs} do not align: "
                              f"{ls[0]} != {rs[0]}")
         out = MatMul(False, False, "dot")(Reshape((1, ls[0]))(lhs), Reshape((rs[0], 1))(rhs))
-        return Reshape(())(out)
+        return Reshape((1,))(out)       # MXNet 1.x: shape (1,), no 0-d arrays
     # N-D: view each side as a matrix, as MXNet does, then reshape the product
     if transpose_a:
         k_l, l_rest = ls[0], ls[1:]
