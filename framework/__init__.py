@@ -12,6 +12,8 @@ from . import autograd  # noqa: F401  (before ndarray: ndarray reads autograd.st
 from . import ndarray  # noqa: F401
 from . import ndarray as nd  # noqa: F401
 from . import random  # noqa: F401
+from . import data  # noqa: F401  (IDX reader, MNIST; NumPy and the standard library only)
+from . import test_utils  # noqa: F401
 from .ndarray import NDArray  # noqa: F401
 
 __version__ = "0.1.0"
