@@ -4,7 +4,7 @@ No layers, losses or optimizers: the weights are NDArrays with ``attach_grad``,
 the loss is cross-entropy through ``log_softmax`` and ``pick``, and a
 hand-written SGD step updates the weights in place outside ``record()``.
 
-    python examples/mnist_from_scratch.py                     # about 98% test accuracy
+    python examples/mnist_from_scratch.py                     # about 97.5% test accuracy, ~1 s per epoch on 2 cores
     python examples/mnist_from_scratch.py --epochs 1 --limit 2000   # a quick smoke run
     python examples/mnist_from_scratch.py --ctx gpu           # on a CUDA GPU (needs CuPy)
 
