@@ -7,7 +7,7 @@ from ...context import Context, move
 from ..ndarray import NDArray
 from ..operator import Operator
 
-__all__ = ["zeros_like", "ones_like", "full_like", "identity", "copy", "cast", "Cast"]
+__all__ = ["zeros_like", "ones_like", "full_like", "identity", "copy", "cast"]
 
 
 class Copy(Operator):
