@@ -10,10 +10,13 @@ import framework as fw
 from conftest import MNIST_DIR
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# the scripts import this checkout's framework, whatever is installed
+SCRIPT_ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
 
 
 def run_script(*args, timeout=120):
-    env = dict(os.environ, FRAMEWORK_DATA=str(MNIST_DIR), PYTHONUNBUFFERED="1")
+    env = dict(SCRIPT_ENV, FRAMEWORK_DATA=str(MNIST_DIR), PYTHONUNBUFFERED="1")
     done = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{args[0]} failed:\n{done.stdout}\n{done.stderr}"
@@ -59,7 +62,7 @@ def test_mnist_from_scratch_same_on_device(capsys):
 def test_mnist_from_scratch_reports_missing_data(tmp_path):
     # offline for sure: every download goes through a proxy that refuses connections
     proxy = "http://127.0.0.1:9"
-    env = dict(os.environ, FRAMEWORK_DATA=str(tmp_path), http_proxy=proxy, https_proxy=proxy,
+    env = dict(SCRIPT_ENV, FRAMEWORK_DATA=str(tmp_path), http_proxy=proxy, https_proxy=proxy,
                HTTP_PROXY=proxy, HTTPS_PROXY=proxy, no_proxy="", NO_PROXY="")
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "mnist_from_scratch.py"),
                            "--epochs", "1", "--data", str(tmp_path / "none")],
