@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 import weakref
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy
 

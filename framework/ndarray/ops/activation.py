@@ -17,8 +17,8 @@ from ..operator import Operator
 from .arith import where
 from .broadcast import sum_to
 from .shape import Reshape
-from .unary import (_Unary, _apply, _compute_dtype, _erf_columns, _erf_erfc_abs, _with_sign,
-                    abs as _abs, erf, exp, tanh)
+from .special import erf, raw_erf, upcast
+from .unary import _Unary, _apply, abs as _abs, exp, tanh
 
 __all__ = ["relu", "sigmoid", "softrelu", "softsign", "log_sigmoid", "mish", "hard_sigmoid",
            "Activation", "LeakyReLU"]
@@ -170,12 +170,8 @@ class Gelu(Operator):
     saves_inputs = (0,)
 
     def forward(self, x):
-        xp = self.xp
-        dtype = _compute_dtype(x.dtype)
-        xc = x.astype(dtype) if x.dtype != dtype else x
-        z = xc * _INV_SQRT2
-        e, _ = _erf_erfc_abs(xp, _erf_columns(self.ctx, xp, dtype), xp.abs(z))
-        y = xc * ((1 + _with_sign(xp, z, e)) * 0.5)
+        xc = upcast(x)
+        y = xc * ((1 + raw_erf(self.ctx, self.xp, xc * _INV_SQRT2)) * 0.5)
         return y if y.dtype == x.dtype else y.astype(x.dtype)
 
     def backward(self, gy):
