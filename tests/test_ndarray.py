@@ -228,6 +228,9 @@ def test_asscalar(ctx):
         nd.array([1, 2], ctx=ctx).asscalar()
     with pytest.raises(TypeError, match=r"only one-element NDArrays.*\(2, 2\)"):
         float(nd.zeros((2, 2), ctx=ctx))
+    with pytest.raises(ValueError, match=r"truth value of an NDArray with multiple elements "
+                                         r"\(shape \(2,\)\) is ambiguous"):
+        bool(nd.array([1, 2], ctx=ctx))
 
 
 def test_astype(ctx):

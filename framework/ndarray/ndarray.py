@@ -139,6 +139,9 @@ class NDArray:
     def __bool__(self) -> bool:
         if self.size == 0:
             return False
+        if self.size > 1:
+            raise ValueError(f"the truth value of an NDArray with multiple elements "
+                             f"(shape {self.shape}) is ambiguous")
         return self._scalar_value(bool, "bool()")
 
     def __index__(self) -> int:
