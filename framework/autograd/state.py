@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import ContextManager, Iterator
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording",
            "is_training", "set_recording", "set_training"]
@@ -56,21 +56,21 @@ def _scope(recording, training) -> Iterator[None]:
         STATE.recording, STATE.training = old_rec, old_train
 
 
-def record(train_mode: bool = True):
+def record(train_mode: bool = True) -> ContextManager[None]:
     """``with record():`` records operators; training mode unless ``train_mode=False``."""
     return _scope(True, train_mode)
 
 
-def pause(train_mode: bool = False):
+def pause(train_mode: bool = False) -> ContextManager[None]:
     """``with pause():`` stops recording inside a ``record`` block (predict mode by default)."""
     return _scope(False, train_mode)
 
 
-def train_mode():
+def train_mode() -> ContextManager[None]:
     """``with train_mode():`` training behaviour, recording unchanged."""
     return _scope(None, True)
 
 
-def predict_mode():
+def predict_mode() -> ContextManager[None]:
     """``with predict_mode():`` inference behaviour, recording unchanged."""
     return _scope(None, False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Optional, Sequence, Union
 
 import numpy
+from numpy.typing import DTypeLike
 
 from ..context import Context, current_context, move
 from .ndarray import NDArray
@@ -17,7 +18,7 @@ _DTYPE_NAMES = {"float16", "float32", "float64", "int8", "int32", "int64", "uint
                 "int16", "uint16", "uint32", "uint64", "bfloat16"}
 
 
-def normalize_dtype(dtype, default=numpy.float32) -> numpy.dtype:
+def normalize_dtype(dtype: DTypeLike, default: DTypeLike = numpy.float32) -> numpy.dtype:
     """``dtype`` (a name, NumPy type or dtype; None means ``default``) as a NumPy dtype."""
     if dtype is None:
         return numpy.dtype(default)
@@ -38,7 +39,7 @@ def _ctx(ctx) -> Context:
     return current_context() if ctx is None else Context(ctx)
 
 
-def array(source_array, ctx: Optional[Context] = None, dtype=None) -> NDArray:
+def array(source_array, ctx: Optional[Context] = None, dtype: DTypeLike = None) -> NDArray:
     """An NDArray copied from ``source_array`` (nested lists, NumPy array, NDArray).
 
     The dtype is ``dtype``, else the source's if it is an NDArray, else float32 (as MXNet).
@@ -62,29 +63,29 @@ def _filled(shape: Shape, value, ctx, dtype, where) -> NDArray:
     return NDArray(ctx.xp.full(_shape(shape, where), value, dtype=normalize_dtype(dtype)), ctx)
 
 
-def zeros(shape: Shape, ctx: Optional[Context] = None, dtype=None, **kwargs) -> NDArray:
+def zeros(shape: Shape, ctx: Optional[Context] = None, dtype: DTypeLike = None, **kwargs) -> NDArray:
     """An array of zeros, float32 unless ``dtype`` says otherwise."""
     return _filled(shape, 0, ctx, dtype, "zeros")
 
 
-def ones(shape: Shape, ctx: Optional[Context] = None, dtype=None, **kwargs) -> NDArray:
+def ones(shape: Shape, ctx: Optional[Context] = None, dtype: DTypeLike = None, **kwargs) -> NDArray:
     """An array of ones, float32 unless ``dtype`` says otherwise."""
     return _filled(shape, 1, ctx, dtype, "ones")
 
 
-def full(shape: Shape, val, ctx: Optional[Context] = None, dtype=None, **kwargs) -> NDArray:
+def full(shape: Shape, val, ctx: Optional[Context] = None, dtype: DTypeLike = None, **kwargs) -> NDArray:
     """An array filled with ``val``."""
     return _filled(shape, val, ctx, dtype, "full")
 
 
-def empty(shape: Shape, ctx: Optional[Context] = None, dtype=None) -> NDArray:
+def empty(shape: Shape, ctx: Optional[Context] = None, dtype: DTypeLike = None) -> NDArray:
     """An uninitialised array."""
     ctx = _ctx(ctx)
     return NDArray(ctx.xp.empty(_shape(shape, "empty"), dtype=normalize_dtype(dtype)), ctx)
 
 
 def arange(start, stop=None, step=1.0, repeat: int = 1, infer_range: bool = False,
-           ctx: Optional[Context] = None, dtype=None) -> NDArray:
+           ctx: Optional[Context] = None, dtype: DTypeLike = None) -> NDArray:
     """Evenly spaced values in [start, stop), each repeated ``repeat`` times."""
     ctx = _ctx(ctx)
     if stop is None:
@@ -96,14 +97,14 @@ def arange(start, stop=None, step=1.0, repeat: int = 1, infer_range: bool = Fals
 
 
 def linspace(start, stop, num: int, endpoint: bool = True, ctx: Optional[Context] = None,
-             dtype=None) -> NDArray:
+             dtype: DTypeLike = None) -> NDArray:
     """``num`` evenly spaced values from ``start`` to ``stop``."""
     ctx = _ctx(ctx)
     return NDArray(ctx.xp.linspace(start, stop, num, endpoint=endpoint,
                                    dtype=normalize_dtype(dtype)), ctx)
 
 
-def eye(N: int, M: int = 0, k: int = 0, ctx: Optional[Context] = None, dtype=None) -> NDArray:
+def eye(N: int, M: int = 0, k: int = 0, ctx: Optional[Context] = None, dtype: DTypeLike = None) -> NDArray:
     """An N x M (M=0 means N) matrix with ones on diagonal ``k``."""
     ctx = _ctx(ctx)
     return NDArray(ctx.xp.eye(N, M or N, k, dtype=normalize_dtype(dtype)), ctx)

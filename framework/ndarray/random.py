@@ -47,7 +47,7 @@ def _size(shape):
     return _shape(1 if shape is None else shape, "random")
 
 
-def uniform(low: float = 0.0, high: float = 1.0, shape=None, dtype=None,
+def uniform(low: float = 0.0, high: float = 1.0, shape=None, dtype: DTypeLike = None,
             ctx: Optional[Context] = None, **kwargs) -> NDArray:
     """Samples from U[low, high), float32 by default."""
     ctx, gen = _gen(ctx)
@@ -55,7 +55,7 @@ def uniform(low: float = 0.0, high: float = 1.0, shape=None, dtype=None,
     return NDArray(data.astype(normalize_dtype(dtype)), ctx)
 
 
-def normal(loc: float = 0.0, scale: float = 1.0, shape=None, dtype=None,
+def normal(loc: float = 0.0, scale: float = 1.0, shape=None, dtype: DTypeLike = None,
            ctx: Optional[Context] = None, **kwargs) -> NDArray:
     """Samples from N(loc, scale**2), float32 by default."""
     ctx, gen = _gen(ctx)
@@ -63,12 +63,12 @@ def normal(loc: float = 0.0, scale: float = 1.0, shape=None, dtype=None,
     return NDArray(data.astype(normalize_dtype(dtype)), ctx)
 
 
-def randn(*shape, loc: float = 0.0, scale: float = 1.0, dtype=None, ctx=None) -> NDArray:
+def randn(*shape, loc: float = 0.0, scale: float = 1.0, dtype: DTypeLike = None, ctx=None) -> NDArray:
     """Standard normal samples of the given shape."""
     return normal(loc, scale, shape or None, dtype, ctx)
 
 
-def randint(low: int, high: int, shape=None, dtype=None, ctx: Optional[Context] = None,
+def randint(low: int, high: int, shape=None, dtype: DTypeLike = None, ctx: Optional[Context] = None,
             **kwargs) -> NDArray:
     """Integers from [low, high), int32 by default."""
     ctx, gen = _gen(ctx)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy
+from numpy.typing import DTypeLike
 
 from ...context import Context, move
 from ..ndarray import NDArray
@@ -88,6 +89,6 @@ def copy(data: NDArray) -> NDArray:
 identity = copy
 
 
-def cast(data: NDArray, dtype) -> NDArray:
+def cast(data: NDArray, dtype: DTypeLike) -> NDArray:
     """``data`` converted to ``dtype``."""
     return data.astype(dtype)

@@ -18,6 +18,7 @@ import numbers
 from typing import Any, List, Optional, Tuple
 
 import numpy
+from numpy.typing import DTypeLike
 
 from ...autograd.state import STATE
 from ..ndarray import NDArray
@@ -430,7 +431,7 @@ class OneHot(Operator):
 
 
 def one_hot(indices: NDArray, depth: int, on_value: float = 1.0, off_value: float = 0.0,
-            dtype="float32") -> NDArray:
+            dtype: DTypeLike = "float32") -> NDArray:
     """One-hot rows: indices (..) -> (.., depth).
 
     Out-of-range indices give rows of ``off_value`` only. Not differentiable.
@@ -489,7 +490,7 @@ def _take_first(idx, k: int, axis: int):
 
 
 def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "indices",
-         is_ascend: bool = False, dtype="float32"):
+         is_ascend: bool = False, dtype: DTypeLike = "float32"):
     """The k largest (smallest if ``is_ascend``) elements along ``axis``, sorted.
 
     ``ret_typ``: 'indices' (default; ``dtype`` float32), 'value', 'both'
@@ -527,7 +528,7 @@ def sort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True) -> NDA
 
 
 def argsort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True,
-            dtype="float32") -> NDArray:
+            dtype: DTypeLike = "float32") -> NDArray:
     """Indices that sort ``data`` along ``axis``, as ``dtype`` (float32 as in MXNet)."""
     data, axis = _ordering(data, axis, "argsort")
     return _Constant(_order(data, axis, is_ascend), numpy.dtype(dtype), "argsort")(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy
+from numpy.typing import DTypeLike
 
 from ..ndarray import NDArray
 from ..operator import Operator
@@ -86,7 +87,7 @@ def _apply(op_class, data, axis, temperature, dtype):
 
 
 def softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,
-            dtype=None) -> NDArray:
+            dtype: DTypeLike = None) -> NDArray:
     """exp(data / t) normalised to sum to 1 along ``axis``; same shape as ``data``.
 
     ``temperature`` t defaults to 1; ``dtype`` casts the input (and so the output) first.
@@ -95,6 +96,6 @@ def softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,
 
 
 def log_softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,
-                dtype=None) -> NDArray:
+                dtype: DTypeLike = None) -> NDArray:
     """log(softmax(data, axis, temperature)), computed stably; same shape as ``data``."""
     return _apply(LogSoftmax, data, axis, temperature, dtype)

@@ -13,6 +13,7 @@ import math
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy
+from numpy.typing import DTypeLike
 
 from ...autograd.state import STATE
 from ..ndarray import NDArray
@@ -313,7 +314,7 @@ def nanprod(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: b
     return Prod(axis, keepdims, exclude)(_NanTo("nanprod", 1)(data))
 
 
-def norm(data: NDArray, ord: int = 2, axis: Axis = None, out_dtype=None,
+def norm(data: NDArray, ord: int = 2, axis: Axis = None, out_dtype: DTypeLike = None,
          keepdims: bool = False) -> NDArray:
     """Elementwise L1 (``ord=1``) or L2 (``ord=2``) norm over ``axis`` (all axes if None).
 
