@@ -1,11 +1,9 @@
-"""Random arrays (``nd.random``): one generator per context, seeded by ``seed``.
-
-Samples pass through ``ctx.xp.asarray``: a no-op for NumPy and CuPy generators,
-it keeps them on the device for array modules whose generator returns host arrays.
-"""
+"""Random arrays (``nd.random``): one generator per context, seeded by ``seed``."""
 from __future__ import annotations
 
 from typing import Dict, Optional
+
+from numpy.typing import DTypeLike
 
 from ..context import Context, current_context
 from .creation import _shape, normalize_dtype
@@ -51,7 +49,7 @@ def uniform(low: float = 0.0, high: float = 1.0, shape=None, dtype: DTypeLike = 
             ctx: Optional[Context] = None, **kwargs) -> NDArray:
     """Samples from U[low, high), float32 by default."""
     ctx, gen = _gen(ctx)
-    data = ctx.xp.asarray(gen.random_sample(_size(shape))) * (high - low) + low
+    data = gen.random_sample(_size(shape)) * (high - low) + low
     return NDArray(data.astype(normalize_dtype(dtype)), ctx)
 
 
@@ -59,7 +57,7 @@ def normal(loc: float = 0.0, scale: float = 1.0, shape=None, dtype: DTypeLike = 
            ctx: Optional[Context] = None, **kwargs) -> NDArray:
     """Samples from N(loc, scale**2), float32 by default."""
     ctx, gen = _gen(ctx)
-    data = ctx.xp.asarray(gen.standard_normal(_size(shape))) * scale + loc
+    data = gen.standard_normal(_size(shape)) * scale + loc
     return NDArray(data.astype(normalize_dtype(dtype)), ctx)
 
 
@@ -72,12 +70,12 @@ def randint(low: int, high: int, shape=None, dtype: DTypeLike = None, ctx: Optio
             **kwargs) -> NDArray:
     """Integers from [low, high), int32 by default."""
     ctx, gen = _gen(ctx)
-    data = ctx.xp.asarray(gen.randint(low, high, size=_size(shape)))
+    data = gen.randint(low, high, size=_size(shape))
     return NDArray(data.astype(normalize_dtype(dtype, "int32")), ctx)
 
 
 def shuffle(data: NDArray, **kwargs) -> NDArray:
     """A copy of ``data`` with its rows (first axis) in random order."""
     ctx, gen = _gen(data.context)
-    perm = ctx.xp.asarray(gen.permutation(data.shape[0]))
+    perm = gen.permutation(data.shape[0])
     return NDArray(data._data[perm], ctx)

@@ -330,10 +330,7 @@ def LeakyReLU(data: NDArray, gamma: Optional[NDArray] = None, act_type: str = "l
         if not STATE.training:
             return Leaky((lower + upper) / 2)(data)
         from ..random import uniform
-        ctx = data.context
-        slopes = uniform(lower, upper, shape=data.shape, dtype=data.dtype, ctx=ctx)
-        # xp.asarray: a no-op for arrays already on ctx (see the report on nd.random)
-        slopes = NDArray(ctx.xp.asarray(slopes.data), ctx)
+        slopes = uniform(lower, upper, shape=data.shape, dtype=data.dtype, ctx=data.context)
         return RRelu()(data, slopes)
     raise ValueError(f"operator LeakyReLU: unknown act_type {act_type!r}; expected one of "
                      f"{list(_LEAKY_TYPES)}")
