@@ -278,3 +278,23 @@ def test_copy_does_not_share_the_version(ctx):
     c += 1
     y.backward()
     assert_almost_equal(x.grad, 2 * np.array(X, dtype=np.float32))
+
+
+def test_inplace_outside_record_writes_into_the_same_memory(ctx):
+    w = nd.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], ctx=ctx)
+    raw, version = w.data, w._version[0]
+    w -= 0.5 * nd.ones((3,), ctx=ctx)            # broadcasts into w's own buffer
+    assert w.data is raw and w._version[0] == version + 1
+    assert_almost_equal(w, np.array([[0.5, 1.5, 2.5], [3.5, 4.5, 5.5]], dtype=np.float32))
+
+
+def test_inplace_outside_record_falls_back_for_dtype_and_reports_shape(ctx):
+    k = nd.array([1, 2], dtype="int32", ctx=ctx)
+    k += 1.5                                     # a float result cast back to the int array
+    assert k.dtype == np.int32
+    assert_almost_equal(k, np.array([2, 3], dtype=np.int32))
+    w = nd.ones((2, 3), ctx=ctx)
+    with pytest.raises(ValueError, match=r"\+=: the result of shape \(2, 2, 3\) does not fit "
+                                         r"in place into the array of shape \(2, 3\)"):
+        w += nd.ones((2, 1, 3), ctx=ctx)
+    assert_almost_equal(w, np.ones((2, 3), dtype=np.float32))   # nothing was written

@@ -324,6 +324,8 @@ class NDArray:
         return self._binary(_arith.GreaterEqual, other)
 
     def _inplace(self, op, other, name):
+        if not STATE.recording and self._inplace_ufunc(op, other):
+            return self
         src = self
         if STATE.recording and self._node is not None and 0 in op.saves_inputs:
             # op keeps its input for backward, and self is about to be overwritten:
@@ -341,6 +343,24 @@ class NDArray:
             raise ValueError(f"{name}: the result of shape {result.shape} does not fit in place "
                              f"into the array of shape {self.shape}")
         return self._write(result.astype(self.dtype, copy=False), name)
+
+    def _inplace_ufunc(self, op, other) -> bool:
+        """Outside record, let op's ufunc write straight into this array (an SGD step's
+        ``w -= lr * w.grad``); False when it cannot (dtype, shape, context), and the
+        general path then computes the result or raises a clear error."""
+        other = _operand(other)
+        if isinstance(other, NDArray):
+            if other._ctx is not self._ctx:
+                return False
+            other = other._data
+        elif other is None:
+            return False
+        try:
+            getattr(self._ctx.xp, op.ufunc)(self._data, other, out=self._data)
+        except (TypeError, ValueError):      # result dtype or shape does not fit in place
+            return False
+        self._version[0] += 1
+        return True
 
     def __iadd__(self, other):
         return self._inplace(_arith.Add, other, "+=")

@@ -79,14 +79,11 @@ class Divide(_Binary):
 
 
 class Modulo(_Binary):
-    name, ufunc = "modulo", "fmod"
+    """MXNet's mod follows the sign of the divisor, like Python's % (xp.mod)."""
+
+    name, ufunc = "modulo", "mod"
     saves_inputs = (0, 1)
     input_users = ((1,), (1,))
-
-    def forward(self, a, b):
-        # MXNet's mod follows the sign of the divisor, like Python's %
-        self.shapes = (_shape(a), _shape(b))
-        return self.xp.mod(a, b)
 
     def backward(self, gy):
         a, b = self.saved_inputs
