@@ -700,3 +700,17 @@ def test_function_backward_returning_a_wrong_shape():
     with pytest.raises(ValueError, match=r"Bad\.backward: gradient 0 has shape \(1,\), but input 0 "
                                          r"of forward has shape \(2, 3\)"):
         y.backward()
+
+
+def test_backward_through_piecewise_constant_ops_gives_zero_gradient():
+    # MXNet registers a zero gradient for floor, sign, comparisons, argmax...: no error
+    x = nd.array([0.4, 1.6, -2.5])
+    x.attach_grad()
+    x.grad[:] = 7.0
+    with autograd.record():
+        y = nd.floor(x) + (x > 0) * nd.sign(x)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), np.zeros(3, dtype=np.float32))
+    with autograd.record():
+        z = nd.round(x * 3)
+    np.testing.assert_array_equal(autograd.grad(z, [x])[0].asnumpy(), np.zeros(3, np.float32))

@@ -109,13 +109,15 @@ def test_mxnet_argmax_documentation_example(ctx):
     assert nd.argmin(nd.array([3, 0, 4, 0], ctx=ctx)).asscalar() == 1
 
 
-def test_argmax_is_never_recorded(ctx):
+def test_argmax_has_zero_gradient(ctx):
     x = nd.array(_data((2, 3)), ctx=ctx)
     x.attach_grad()
+    x.grad[:] = 5.0
     with autograd.record():
         i = nd.argmax(x, axis=1)
-    assert i._node is None
     assert i.dtype == np.float32
+    i.backward()                  # as MXNet: grad_req 'write' stores the zero gradient
+    assert_almost_equal(x.grad, np.zeros((2, 3)))
 
 
 def test_float64_and_float16_keep_their_dtype(ctx):

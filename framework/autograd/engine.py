@@ -77,7 +77,7 @@ def _check_head(i: int, head) -> None:
 
 def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
          train_mode: bool) -> Dict[object, "_nd.NDArray"]:
-    """Propagate from ``heads``; returns {Leaf node: accumulated gradient}."""
+    """Propagate from ``heads``; returns {Leaf node: accumulated gradient, or None for 0}."""
     heads = _as_list(heads)
     if head_grads is None:
         head_grads = [None] * len(heads)
@@ -103,7 +103,9 @@ def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
     try:
         for node in _topological_order(list(pending)):
             grads_out = pending.pop(node, None)
-            if grads_out is None:
+            if grads_out is None:                  # reached, but every path was constant
+                if type(node) is _op.Leaf:
+                    leaf_grads.setdefault(node, None)
                 continue
             if type(node) is _op.Leaf:
                 leaf_grads[node] = grads_out[0]
@@ -155,6 +157,11 @@ def backward(heads: NDArrayOrList, head_grads=None, retain_graph: bool = False,
         if var is None or var._grad is None or var._node is not leaf:
             continue
         buf = var._grad
+        if g is None:                              # in the graph, but its gradient is 0
+            if var._grad_req == "write":
+                buf._data[...] = 0
+                buf._version[0] += 1
+            continue
         if var._grad_req == "add":
             buf._data += g._data
         else:

@@ -66,7 +66,7 @@ class Operator(Node):
                       is not version-checked, so writing it in place stays allowed
                       (``a *= 2`` under record: multiply needs ``a`` only for 2's gradient)
       is_view         outputs share memory, and so version, with input 0
-      zero_grad       outputs are piecewise constant: never recorded
+      zero_grad       outputs are piecewise constant: the gradient is zero (as MXNet)
     """
 
     name = "operator"
@@ -91,6 +91,8 @@ class Operator(Node):
 
     def backward(self, *grad_outputs: NDArray):
         """Output gradients in, one input gradient (or None) per input out."""
+        if self.zero_grad:
+            return (None,) * len(self.parents)     # constant almost everywhere: gradient 0
         raise non_differentiable(self.name)
 
     # ------------------------------------------------------------------ apply
@@ -120,7 +122,7 @@ class Operator(Node):
             out = NDArray(ys, ctx)
             if self.is_view:
                 out._version = inputs[0]._version
-            if needs_grad and STATE.recording and not self.zero_grad:
+            if needs_grad and STATE.recording:
                 self._record(inputs, (out,))
                 out._node = self
             return out
@@ -128,7 +130,7 @@ class Operator(Node):
         if self.is_view:
             for out in outs:
                 out._version = inputs[0]._version
-        if needs_grad and STATE.recording and not self.zero_grad:
+        if needs_grad and STATE.recording:
             self._record(inputs, outs)
             for i, out in enumerate(outs):
                 out._node, out._index = self, i

@@ -35,7 +35,7 @@ class Cast(Operator):
         return x.astype(self.dtype)
 
     def backward(self, gy):
-        return Cast(self.in_dtype)(gy)
+        return None if self.zero_grad else Cast(self.in_dtype)(gy)
 
 
 class CopyTo(Operator):

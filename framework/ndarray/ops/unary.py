@@ -4,7 +4,7 @@ Every function takes an NDArray of any shape and returns one of the same shape
 and dtype (MXNet keeps the input dtype, so integer inputs give integer results).
 Gradients are NDArray expressions, so they can be differentiated again.
 Piecewise-constant functions (sign, floor, ceil, round, rint, fix, trunc) have
-zero gradient and are never recorded.
+zero gradient (as in MXNet, backward through them gives zeros).
 """
 from __future__ import annotations
 
