@@ -265,8 +265,33 @@ def test_write_to_view_while_recording_raises(ctx):
     with autograd.record():
         a = x * 1
         v = a.reshape((2, 2))
-        with pytest.raises(RuntimeError, match="view of another array"):
+        with pytest.raises(RuntimeError, match=r"shares memory with another \(a view"):
             v += 1
+        with pytest.raises(RuntimeError, match=r"shares memory with another \(a view"):
+            a += 1                       # the base of a view, too
+
+
+def test_write_under_record_through_a_view_of_a_constant_raises(ctx):
+    # the base would keep no history of the write: its later uses would miss w's gradient
+    w = _var([1., 2.], ctx=ctx)
+    a = nd.zeros((2,), ctx=ctx)
+    v = a[:]
+    with autograd.record():
+        with pytest.raises(RuntimeError, match=r"setitem: in-place write while recording"):
+            v[:] = w * 5
+        with pytest.raises(RuntimeError, match=r"setitem: in-place write while recording"):
+            a[:] = w * 5
+
+
+def test_write_outside_record_to_the_base_of_a_saved_view_raises_at_backward(ctx):
+    w = _var([1., 2.], ctx=ctx)
+    with autograd.record():
+        a = w * 2
+        v = a.reshape((2,))
+        y = (v * w).sum()                # multiply saved the view v
+    a[:] = 0.0
+    with pytest.raises(RuntimeError, match="backward of operator multiply"):
+        y.backward()
 
 
 def test_copy_does_not_share_the_version(ctx):
@@ -298,3 +323,32 @@ def test_inplace_outside_record_falls_back_for_dtype_and_reports_shape(ctx):
                                          r"in place into the array of shape \(2, 3\)"):
         w += nd.ones((2, 1, 3), ctx=ctx)
     assert_almost_equal(w, np.ones((2, 3), dtype=np.float32))   # nothing was written
+
+
+def test_function_saved_tensor_modified_in_place_raises(ctx):
+    class Square(autograd.Function):
+        def forward(self, x):
+            self.save_for_backward(x)
+            return x * x
+
+        def backward(self, dy):
+            x, = self.saved_tensors
+            return 2 * x * dy
+
+    w = _var([1., 2.], ctx=ctx)
+    with autograd.record():
+        h = w * 1
+        y = Square()(h)
+    h[:] = 100.0
+    with pytest.raises(RuntimeError, match="backward of operator Square"):
+        y.backward()
+
+
+def test_inplace_multiply_of_a_constant_by_a_variable(ctx):
+    w = _var([1., 2.], ctx=ctx)
+    x = nd.array([3., 4.], ctx=ctx)
+    with autograd.record():
+        x *= w
+        z = x.sum()
+    z.backward()
+    assert_almost_equal(w.grad, np.array([3., 4.], dtype=np.float32))

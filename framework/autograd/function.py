@@ -41,6 +41,12 @@ class _FunctionNode(Operator):
         return tuple(grads)
 
 
+def _share(array: NDArray) -> NDArray:
+    out = NDArray(array._data, array._ctx)
+    out._version = array._version
+    return out
+
+
 class Function:
     """Subclass and define ``forward(*inputs)`` and ``backward(*output_grads)``.
 
@@ -88,8 +94,9 @@ class Function:
             STATE.recording = old
         single = isinstance(outputs, NDArray)
         outputs = (outputs,) if single else tuple(outputs)
-        # fresh arrays sharing the data, so an input returned as is keeps its own history
-        outputs = tuple(NDArray(o._data, o._ctx) for o in outputs)
+        # fresh arrays sharing the data (and version), so an input returned as is keeps
+        # its own history
+        outputs = tuple(_share(o) for o in outputs)
         if STATE.recording and any(x._node is not None for x in inputs):
             node = _FunctionNode(self)
             node.ctx = inputs[0]._ctx if inputs else outputs[0]._ctx
@@ -98,6 +105,8 @@ class Function:
             node.in_shapes = tuple(x.shape for x in inputs)
             node.n_out = len(outputs)
             node.out_meta = tuple((o.shape, o._data.dtype) for o in outputs)
+            node.versions = tuple((t._version, t._version[0]) for t in self.saved_tensors
+                                  if isinstance(t, NDArray))
             for i, o in enumerate(outputs):
                 o._node, o._index = node, i
         return outputs[0] if single else outputs

@@ -3,8 +3,9 @@
 An NDArray wraps a raw array of its context's module (NumPy on cpu, CuPy on
 gpu). Operators live in ``framework.ndarray.ops``; the methods here forward to
 them. Graph state: ``_node`` is the operator (or ``Leaf``) that produced the
-array, ``_index`` its output position, ``_version`` a one-item list shared with
-views and bumped by every in-place write.
+array, ``_index`` its output position, ``_version`` a list [count, shared] that views
+share: the count goes up with every in-place write, ``shared`` says that other
+arrays (views) use the same memory.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class NDArray:
         self._index = 0
         self._grad = None
         self._grad_req = "null"
-        self._version = [0]
+        self._version = [0, False]
 
     # ------------------------------------------------------------ attributes
     @property
@@ -216,6 +217,7 @@ class NDArray:
         """The same data without history: gradients stop here."""
         out = NDArray(self._data, self._ctx)
         out._version = self._version
+        self._version[1] = True
         return out
 
     def backward(self, out_grad: Optional["NDArray"] = None, retain_graph: bool = False,
@@ -238,10 +240,12 @@ class NDArray:
                 raise RuntimeError(
                     f"{op_name}: in-place write to a variable (an array with attach_grad) while "
                     f"recording; write outside autograd.record() or use an out-of-place operation")
-            if node is not None and node.is_view:
+            if self._version[1]:
                 raise RuntimeError(
-                    f"{op_name}: in-place write while recording to the output of {node.name}, a view "
-                    f"of another array; copy() it first")
+                    f"{op_name}: in-place write while recording to an array of shape {self.shape} "
+                    f"that shares memory with another (a view, or an array a view was taken of): "
+                    f"the other would keep a stale history; use an out-of-place operation or "
+                    f"copy() first")
         if result.shape != self.shape:
             raise ValueError(f"{op_name}: cannot write a result of shape {result.shape} "
                              f"into an array of shape {self.shape}")
@@ -324,18 +328,14 @@ class NDArray:
         return self._binary(_arith.GreaterEqual, other)
 
     def _inplace(self, op, other, name):
-        if not STATE.recording and self._inplace_ufunc(op, other):
-            return self
-        src = self
-        if STATE.recording and self._node is not None and 0 in op.saves_inputs:
-            # op keeps its input for backward, and self is about to be overwritten:
-            # unless no wanted gradient reads it, give op a copy (``h *= w`` under record)
-            users = op.input_users
-            k = op.saves_inputs.index(0)
-            other_in_graph = isinstance(other, NDArray) and other._node is not None
-            if users is None or k >= len(users) or any(j == 0 or other_in_graph
-                                                       for j in users[k]):
-                src = _convert.Copy()(self)
+        if not STATE.recording:
+            if self._inplace_ufunc(op, other):
+                return self
+            src = self
+        else:
+            # op may keep its first input for backward, and self is about to be
+            # overwritten: then op gets a copy (``h *= w`` under record)
+            src = _convert.Copy()(self) if self._kept_by(op, other) else self
         result = src._binary(op, other)
         if result is NotImplemented:
             return NotImplemented
@@ -343,6 +343,16 @@ class NDArray:
             raise ValueError(f"{name}: the result of shape {result.shape} does not fit in place "
                              f"into the array of shape {self.shape}")
         return self._write(result.astype(self.dtype, copy=False), name)
+
+    def _kept_by(self, op, other) -> bool:
+        """Whether ``op(self, other)`` would save self for a gradient that is wanted."""
+        if 0 not in op.saves_inputs:
+            return False
+        in_graph = (self._node is not None, isinstance(other, NDArray) and other._node is not None)
+        users = op.input_users
+        if users is None:
+            return any(in_graph)
+        return any(in_graph[j] for j in users[op.saves_inputs.index(0)])
 
     def _inplace_ufunc(self, op, other) -> bool:
         """Outside record, let op's ufunc write straight into this array (an SGD step's

@@ -122,12 +122,14 @@ class Operator(Node):
             out = NDArray(ys, ctx)
             if self.is_view:
                 out._version = inputs[0]._version
+                out._version[1] = True
             if needs_grad and STATE.recording:
                 self._record(inputs, (out,))
                 out._node = self
             return out
         outs = tuple(NDArray(self.xp.asarray(y) if y.ndim == 0 else y, ctx) for y in ys)
         if self.is_view:
+            inputs[0]._version[1] = True
             for out in outs:
                 out._version = inputs[0]._version
         if needs_grad and STATE.recording:
