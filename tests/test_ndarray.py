@@ -393,8 +393,9 @@ def test_operator_with_unsupported_operand():
 
 
 def test_mismatched_shapes_name_the_operator(ctx):
-    with pytest.raises(ValueError, match=r"operator add: shapes \(2, 3\) and \(4,\) cannot be "
-                                         r"broadcast together"):
+    with pytest.raises(ValueError, match=r"operator add: operands array of shape \(2, 3\) float32 "
+                                         r"and array of shape \(4,\) float32: operands could not "
+                                         r"be broadcast"):
         nd.ones((2, 3), ctx=ctx) + nd.ones((4,), ctx=ctx)
 
 
@@ -402,3 +403,31 @@ def test_numpy_arrays_defer_to_ndarray():
     a = nd.array([1., 2.])
     r = np.float32(2) + a
     assert isinstance(r, fw.NDArray) and r.dtype is np.float32
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: nd.arange(0, 5, 0), r"arange: step must not be zero"),
+    (lambda: nd.arange(0, 5, repeat=0), r"arange: repeat must be at least 1"),
+    (lambda: nd.linspace(0, 1, -1), r"linspace: num must be non-negative, got -1"),
+    (lambda: nd.eye(-1), r"eye: N and M must be non-negative"),
+    (lambda: nd.random.randint(5, 1, shape=(2,)), r"randint: low \(5\) must be less than high \(1\)"),
+    (lambda: nd.broadcast_axes(nd.ones((1, 2)), axis=7, size=5),
+     r"broadcast_axes: axis 7 is out of range for an array of 2 dimensions"),
+    (lambda: nd.broadcast_like(nd.ones((1, 2)), nd.ones((3, 2)), lhs_axes=(5,), rhs_axes=(0,)),
+     r"broadcast_like: lhs_axes 5 is out of range"),
+    (lambda: nd.array([1, 2], dtype="int32") ** -1, r"operator power: operands array of shape \(2,\) "
+                                                     r"int32 and scalar -1"),
+])
+def test_bad_arguments_give_clear_value_errors(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_bad_types_give_clear_errors():
+    with pytest.raises(OverflowError, match=r"operator multiply: operands array of shape \(2,\) "
+                                            r"uint8 and scalar 300"):
+        nd.array([1, 2], dtype="uint8") * 300
+    with pytest.raises(TypeError, match=r"unknown dtype 'foo'"):
+        nd.ones((2,)).astype("foo")
+    with pytest.raises(TypeError, match=r"operator topk: k must be an integer, got 1.5"):
+        nd.topk(nd.ones((3,)), k=1.5)

@@ -312,3 +312,10 @@ def test_argmax_matches_torch(ctx):
     x = nd.array(a, ctx=ctx)
     assert_almost_equal(nd.argmax(x, axis=1), torch.tensor(a).argmax(dim=1).numpy().astype(np.float32))
     assert_almost_equal(nd.argmin(x, axis=0), torch.tensor(a).argmin(dim=0).numpy().astype(np.float32))
+
+
+def test_float16_l2_norm_does_not_overflow(ctx):
+    x = nd.array([300.0, 400.0], dtype="float16", ctx=ctx)     # 400**2 overflows float16
+    out = nd.norm(x)
+    assert out.dtype == np.float16
+    assert_almost_equal(out, np.array([500.0], dtype=np.float16))

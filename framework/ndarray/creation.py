@@ -90,6 +90,10 @@ def arange(start, stop=None, step=1.0, repeat: int = 1, infer_range: bool = Fals
     ctx = _ctx(ctx)
     if stop is None:
         start, stop = 0, start
+    if step == 0:
+        raise ValueError(f"arange: step must not be zero (start {start}, stop {stop})")
+    if repeat < 1:
+        raise ValueError(f"arange: repeat must be at least 1, got {repeat}")
     data = ctx.xp.arange(start, stop, step, dtype=normalize_dtype(dtype))
     if repeat != 1:
         data = ctx.xp.repeat(data, repeat)
@@ -100,6 +104,8 @@ def linspace(start, stop, num: int, endpoint: bool = True, ctx: Optional[Context
              dtype: DTypeLike = None) -> NDArray:
     """``num`` evenly spaced values from ``start`` to ``stop``."""
     ctx = _ctx(ctx)
+    if num < 0:
+        raise ValueError(f"linspace: num must be non-negative, got {num}")
     return NDArray(ctx.xp.linspace(start, stop, num, endpoint=endpoint,
                                    dtype=normalize_dtype(dtype)), ctx)
 
@@ -107,4 +113,6 @@ def linspace(start, stop, num: int, endpoint: bool = True, ctx: Optional[Context
 def eye(N: int, M: int = 0, k: int = 0, ctx: Optional[Context] = None, dtype: DTypeLike = None) -> NDArray:
     """An N x M (M=0 means N) matrix with ones on diagonal ``k``."""
     ctx = _ctx(ctx)
+    if N < 0 or M < 0:
+        raise ValueError(f"eye: N and M must be non-negative, got N={N}, M={M}")
     return NDArray(ctx.xp.eye(N, M or N, k, dtype=normalize_dtype(dtype)), ctx)

@@ -185,7 +185,8 @@ class NDArray:
 
     def astype(self, dtype, copy: bool = True) -> "NDArray":
         """The array converted to ``dtype`` (differentiable for float types)."""
-        dtype = numpy.dtype(dtype)
+        from .creation import normalize_dtype
+        dtype = normalize_dtype(dtype)
         if not copy and dtype == self._data.dtype:
             return self
         return _convert.Cast(dtype)(self)

@@ -69,6 +69,8 @@ def randn(*shape, loc: float = 0.0, scale: float = 1.0, dtype: DTypeLike = None,
 def randint(low: int, high: int, shape=None, dtype: DTypeLike = None, ctx: Optional[Context] = None,
             **kwargs) -> NDArray:
     """Integers from [low, high), int32 by default."""
+    if low >= high:
+        raise ValueError(f"randint: low ({low}) must be less than high ({high})")
     ctx, gen = _gen(ctx)
     data = gen.randint(low, high, size=_size(shape))
     return NDArray(data.astype(normalize_dtype(dtype, "int32")), ctx)

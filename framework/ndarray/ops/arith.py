@@ -23,6 +23,13 @@ def _shape(v):
     return getattr(v, "shape", None)
 
 
+def _describe(v) -> str:
+    """An operand for error messages: 'array of shape (2, 3) float32' or 'scalar 300'."""
+    if hasattr(v, "shape"):
+        return f"array of shape {tuple(v.shape)} {v.dtype}"
+    return f"scalar {v!r}"
+
+
 class _Binary(Operator):
     """Elementwise ``f(a, b)`` with NumPy broadcasting; remembers operand shapes."""
 
@@ -32,9 +39,9 @@ class _Binary(Operator):
         self.shapes = (_shape(a), _shape(b))
         try:
             return getattr(self.xp, self.ufunc)(a, b)
-        except ValueError:
-            raise ValueError(f"operator {self.name}: shapes {self.shapes[0]} and "
-                             f"{self.shapes[1]} cannot be broadcast together") from None
+        except (ValueError, OverflowError) as err:
+            raise type(err)(f"operator {self.name}: operands {_describe(a)} and {_describe(b)}: "
+                            f"{err}") from None
 
     def grads(self, ga, gb):
         """Reduce each wanted gradient to its operand's shape."""

@@ -70,10 +70,25 @@ def broadcast_to(data: NDArray, shape: Sequence[int]) -> NDArray:
     return BroadcastTo(shape)(data)
 
 
+def _axes(axes, ndim: int, op: str, what: str) -> Tuple[int, ...]:
+    """``axes`` (int or ints, negative allowed) checked against ``ndim`` dimensions."""
+    axes = (axes,) if isinstance(axes, int) else tuple(axes)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"operator {op}: {what} {a} is out of range for an array of "
+                             f"{ndim} dimensions")
+    return tuple(a % ndim for a in axes)
+
+
 def broadcast_like(lhs: NDArray, rhs: NDArray, lhs_axes=None, rhs_axes=None) -> NDArray:
     """Broadcast ``lhs`` to the shape of ``rhs`` (optionally only on the given axes)."""
     if lhs_axes is None:
         return BroadcastTo(rhs.shape)(lhs)
+    lhs_axes = _axes(lhs_axes, lhs.ndim, "broadcast_like", "lhs_axes")
+    rhs_axes = _axes(rhs_axes, rhs.ndim, "broadcast_like", "rhs_axes")
+    if len(lhs_axes) != len(rhs_axes):
+        raise ValueError(f"operator broadcast_like: lhs_axes {lhs_axes} and rhs_axes {rhs_axes} "
+                         f"must have the same length")
     shape = list(lhs.shape)
     for la, ra in zip(lhs_axes, rhs_axes):
         shape[la] = rhs.shape[ra]
@@ -82,8 +97,11 @@ def broadcast_like(lhs: NDArray, rhs: NDArray, lhs_axes=None, rhs_axes=None) -> 
 
 def broadcast_axes(data: NDArray, axis=(), size=()) -> NDArray:
     """Broadcast the size-1 ``axis`` (int or tuple) of ``data`` to ``size``."""
-    axis = (axis,) if isinstance(axis, int) else tuple(axis)
+    axis = _axes(axis, data.ndim, "broadcast_axes", "axis")
     size = (size,) if isinstance(size, int) else tuple(size)
+    if len(axis) != len(size):
+        raise ValueError(f"operator broadcast_axes: axis {axis} and size {size} must have the "
+                         f"same length")
     shape = list(data.shape)
     for a, s in zip(axis, size):
         shape[a] = s

@@ -501,6 +501,9 @@ def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "in
     if ret_typ not in ("indices", "value", "both", "mask"):
         raise ValueError(f"operator topk: ret_typ must be 'indices', 'value', 'both' or 'mask', "
                          f"got {ret_typ!r}")
+    if isinstance(k, bool) or not isinstance(k, (int, numpy.integer)):
+        raise TypeError(f"operator topk: k must be an integer, got {k!r}")
+    in_shape = data.shape
     data, axis = _ordering(data, axis, "topk")
     size = data.shape[axis]
     if k < 1:
@@ -513,7 +516,7 @@ def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "in
         xp = data._ctx.xp
         mask = xp.zeros(data.shape, dtype=data._data.dtype)
         mask[_grid(xp, tuple(idx.shape), axis, idx)] = 1
-        return _Constant(mask, mask.dtype, "topk")(data)
+        return _Constant(mask.reshape(in_shape), mask.dtype, "topk")(data)   # axis=None too
     indices = _Constant(idx, numpy.dtype(dtype), "topk")(data)
     if ret_typ == "indices":
         return indices

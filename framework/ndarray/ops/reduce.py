@@ -115,7 +115,8 @@ class Mean(_Reduce):
 
 class _Extreme(_Reduce):
     """max / min: the gradient goes to the positions equal to the result, shared
-    evenly between ties (as MXNet and PyTorch's amax do)."""
+    evenly between ties (as PyTorch's amax; MXNet gives each tie the whole gradient, which
+    over-counts it)."""
 
     saves_inputs = (0,)
     saves_outputs = (0,)
@@ -217,7 +218,9 @@ class Norm(_Reduce):
         axes = self.resolve(x)
         if self.ord == 1:
             return self.xp.abs(x).sum(axis=axes, keepdims=self.keepdims)
-        return self.xp.sqrt((x * x).sum(axis=axes, keepdims=self.keepdims))
+        wide = x.astype(numpy.float32) if x.dtype == numpy.float16 else x   # float16 squares overflow
+        y = self.xp.sqrt((wide * wide).sum(axis=axes, keepdims=self.keepdims))
+        return y.astype(x.dtype, copy=False)
 
     def backward(self, gy):
         x, = self.saved_inputs
