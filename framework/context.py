@@ -40,7 +40,9 @@ class Context:
     becomes the default context for arrays created inside.
     """
 
-    __slots__ = ("device_type", "device_id", "_xp")
+    # ``xp``, the array module, is a slot filled on first use (see __getattr__), so that
+    # operators read it as a plain attribute
+    __slots__ = ("device_type", "device_id", "xp")
     _interned: Dict[tuple, "Context"] = {}
     _default = threading.local()
 
@@ -55,22 +57,29 @@ class Context:
                                  f"expected one of {sorted(_MODULE_LOADERS)}")
             ctx = object.__new__(cls)
             ctx.device_type, ctx.device_id = key
-            ctx._xp = None
             cls._interned[key] = ctx
         return ctx
 
-    @property
-    def xp(self) -> ModuleType:
-        """The array module (numpy, cupy, ...) holding this context's arrays."""
-        xp = self._xp
-        if xp is None:
-            xp = _MODULE_LOADERS[self.device_type]()
-            if self.device_type == "gpu" and xp.__name__ == "cupy":
-                count = xp.cuda.runtime.getDeviceCount()
-                if self.device_id >= count:
-                    raise RuntimeError(f"{self} requested but only {count} GPU(s) are visible")
-            self._xp = xp
+    def __getattr__(self, name: str) -> ModuleType:
+        """Load ``xp``, the array module (numpy, cupy, ...) of this context, on first use."""
+        if name != "xp":
+            raise AttributeError(f"'Context' object has no attribute {name!r}")
+        xp = _MODULE_LOADERS[self.device_type]()
+        if self.device_type == "gpu" and xp.__name__ == "cupy":
+            count = xp.cuda.runtime.getDeviceCount()
+            if self.device_id >= count:
+                raise RuntimeError(f"{self} requested but only {count} GPU(s) are visible")
+        self.xp = xp
         return xp
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether this context's array module has been loaded (no import happens here)."""
+        try:
+            object.__getattribute__(self, "xp")
+        except AttributeError:
+            return False
+        return True
 
     def __repr__(self) -> str:
         return f"{self.device_type}({self.device_id})"
@@ -133,7 +142,8 @@ def set_array_module(device_type: str, loader: Optional[Callable[[], ModuleType]
     _MODULE_LOADERS[device_type] = loader or (_import_cupy if device_type == "gpu" else (lambda: numpy))
     for ctx in Context._interned.values():
         if ctx.device_type == device_type:
-            ctx._xp = None
+            if ctx.is_loaded:
+                del ctx.xp
     return old
 
 

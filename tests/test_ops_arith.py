@@ -322,3 +322,16 @@ def test_second_order_against_torch_float32():
     assert_almost_equal(gb, tgb.detach().numpy(), rtol=1e-5)
     assert_almost_equal(a.grad, ta.grad.numpy(), rtol=1e-4, atol=1e-5)
     assert_almost_equal(b.grad, tb.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_mixed_int_and_float_operands_stay_float32(ctx):
+    # a float operand wins over an integer one without widening to float64 (as PyTorch)
+    i = nd.array([1, 2], dtype="int32", ctx=ctx)
+    f = nd.array([0.5, 0.25], ctx=ctx)
+    for out, want in ((i + f, [1.5, 2.25]), (f * i, [0.5, 0.5]), (i * 2.5, [2.5, 5.0]),
+                      (2 / i, [2.0, 1.0]), (i / 4, [0.25, 0.5])):
+        assert out.dtype == np.float32
+        assert_almost_equal(out, np.array(want, dtype=np.float32))
+    assert (i * 2).dtype == np.int32 and (i + i).dtype == np.int32
+    h = nd.array([1.0], dtype="float16", ctx=ctx)
+    assert (h + nd.array([1.0], dtype="float64", ctx=ctx)).dtype == np.float64

@@ -9,5 +9,5 @@ def waitall() -> None:
     """Wait until all pending device work is done (no-op without a GPU)."""
     from ..context import Context
     for ctx in list(Context._interned.values()):
-        if ctx.device_type == "gpu" and ctx._xp is not None:
+        if ctx.device_type == "gpu" and ctx.is_loaded:
             synchronize(ctx)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import numpy
+
 from ..ndarray import NDArray, _operand
 from ..operator import Operator
 from .broadcast import sum_to
@@ -23,6 +25,12 @@ def _shape(v):
     return getattr(v, "shape", None)
 
 
+def _is_float(v) -> bool:
+    """Whether operand ``v`` is a float array or a Python float."""
+    dtype = getattr(v, "dtype", None)
+    return dtype.kind == "f" if dtype is not None else isinstance(v, float)
+
+
 def _describe(v) -> str:
     """An operand for error messages: 'array of shape (2, 3) float32' or 'scalar 300'."""
     if hasattr(v, "shape"):
@@ -36,7 +44,21 @@ class _Binary(Operator):
     ufunc = ""
 
     def forward(self, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
+        self.shapes = (None if da is None else a.shape, None if db is None else b.shape)
+        # a float operand wins over an integer one without widening to float64 (as
+        # PyTorch): int32 * 2.5 and int32 + float32 are float32, not NumPy's float64
+        if da is not db:
+            if db is None:
+                if da.kind != "f" and isinstance(b, float):
+                    a = a.astype(numpy.float32)
+            elif da is None:
+                if db.kind != "f" and isinstance(a, float):
+                    b = b.astype(numpy.float32)
+            elif da.kind == "f" and db.kind != "f":
+                b = b.astype(da)
+            elif db.kind == "f" and da.kind != "f":
+                a = a.astype(db)
         try:
             return getattr(self.xp, self.ufunc)(a, b)
         except (ValueError, OverflowError) as err:
@@ -77,6 +99,12 @@ class Divide(_Binary):
     name, ufunc = "divide", "true_divide"
     saves_inputs = (0, 1)
     input_users = ((1,), (0, 1))
+
+    def forward(self, a, b):
+        y = super().forward(a, b)
+        if y.dtype == numpy.float64 and not (_is_float(a) or _is_float(b)):
+            y = y.astype(numpy.float32)        # integer / integer: the default float type
+        return y
 
     def backward(self, gy):
         a, b = self.saved_inputs
