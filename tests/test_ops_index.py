@@ -371,7 +371,7 @@ def test_pick_gradient(ctx, order):
 def test_take_and_pick_errors(ctx):
     a = nd.ones((2, 3), ctx=ctx)
     with pytest.raises(ValueError, match=r"operator take: axis 2 is out of range for an array "
-                                         r"of shape \(2, 3\)"):
+                                         r"of 2 dimensions"):
         nd.take(a, nd.array([0], ctx=ctx), axis=2)
     with pytest.raises(ValueError, match="operator take: mode must be 'clip', 'wrap' or 'raise'"):
         nd.take(a, nd.array([0], ctx=ctx), mode="bad")

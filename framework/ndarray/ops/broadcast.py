@@ -5,6 +5,7 @@ from typing import Sequence, Tuple
 
 from ..ndarray import NDArray
 from ..operator import Operator
+from .checks import axis_index
 
 __all__ = ["broadcast_to", "broadcast_like", "broadcast_axes", "broadcast_axis", "sum_to"]
 
@@ -70,22 +71,16 @@ def broadcast_to(data: NDArray, shape: Sequence[int]) -> NDArray:
     return BroadcastTo(shape)(data)
 
 
-def _axes(axes, ndim: int, op: str, what: str) -> Tuple[int, ...]:
-    """``axes`` (int or ints, negative allowed) checked against ``ndim`` dimensions."""
-    axes = (axes,) if isinstance(axes, int) else tuple(axes)
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"operator {op}: {what} {a} is out of range for an array of "
-                             f"{ndim} dimensions")
-    return tuple(a % ndim for a in axes)
+def _as_tuple(value) -> tuple:
+    return (value,) if isinstance(value, int) else tuple(value)
 
 
 def broadcast_like(lhs: NDArray, rhs: NDArray, lhs_axes=None, rhs_axes=None) -> NDArray:
     """Broadcast ``lhs`` to the shape of ``rhs`` (optionally only on the given axes)."""
     if lhs_axes is None:
         return BroadcastTo(rhs.shape)(lhs)
-    lhs_axes = _axes(lhs_axes, lhs.ndim, "broadcast_like", "lhs_axes")
-    rhs_axes = _axes(rhs_axes, rhs.ndim, "broadcast_like", "rhs_axes")
+    lhs_axes = tuple(axis_index(a, lhs.ndim, "broadcast_like") for a in _as_tuple(lhs_axes))
+    rhs_axes = tuple(axis_index(a, rhs.ndim, "broadcast_like") for a in _as_tuple(rhs_axes))
     if len(lhs_axes) != len(rhs_axes):
         raise ValueError(f"operator broadcast_like: lhs_axes {lhs_axes} and rhs_axes {rhs_axes} "
                          f"must have the same length")
@@ -97,8 +92,8 @@ def broadcast_like(lhs: NDArray, rhs: NDArray, lhs_axes=None, rhs_axes=None) -> 
 
 def broadcast_axes(data: NDArray, axis=(), size=()) -> NDArray:
     """Broadcast the size-1 ``axis`` (int or tuple) of ``data`` to ``size``."""
-    axis = _axes(axis, data.ndim, "broadcast_axes", "axis")
-    size = (size,) if isinstance(size, int) else tuple(size)
+    axis = tuple(axis_index(a, data.ndim, "broadcast_axes") for a in _as_tuple(axis))
+    size = _as_tuple(size)
     if len(axis) != len(size):
         raise ValueError(f"operator broadcast_axes: axis {axis} and size {size} must have the "
                          f"same length")

@@ -23,6 +23,7 @@ from numpy.typing import DTypeLike
 from ...autograd.state import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
+from .checks import axis_index
 from .broadcast import sum_to
 from .convert import Cast
 from .shape import Reshape
@@ -307,15 +308,6 @@ def setitem(data: NDArray, key: Index, value) -> None:
 
 
 # ------------------------------------------------------------- take, pick
-def _axis(axis: int, ndim: int, where: str, shape) -> int:
-    if not isinstance(axis, numbers.Integral):
-        raise TypeError(f"operator {where}: axis must be an int, got {type(axis).__name__}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"operator {where}: axis {axis} is out of range for an array of "
-                         f"shape {shape}")
-    return int(axis) % ndim
-
-
 def _indices(indices, data: NDArray, where: str):
     """Indices (NDArray, list, NumPy array, int) as a raw int64 array on data's device."""
     if isinstance(indices, numbers.Integral) and not isinstance(indices, bool):
@@ -352,7 +344,7 @@ def take(a: NDArray, indices, axis: int = 0, mode: str = "clip") -> NDArray:
         raise TypeError(f"operator take: a must be an NDArray, got {type(a).__name__}")
     if a.ndim == 0:
         raise ValueError("operator take: a must have at least one dimension, got shape ()")
-    axis = _axis(axis, a.ndim, "take", a.shape)
+    axis = axis_index(axis, a.ndim, "take")
     size = a.shape[axis]
     idx = _indices(indices, a, "take")
     if size == 0 and idx.size:
@@ -397,7 +389,7 @@ def pick(data: NDArray, index, axis: int = -1, keepdims: bool = False,
         raise TypeError(f"operator pick: data must be an NDArray, got {type(data).__name__}")
     if data.ndim == 0:
         raise ValueError("operator pick: data must have at least one dimension, got shape ()")
-    axis = _axis(axis, data.ndim, "pick", data.shape)
+    axis = axis_index(axis, data.ndim, "pick")
     idx = _indices(index, data, "pick")
     reduced = data.shape[:axis] + data.shape[axis + 1:]
     kept = data.shape[:axis] + (1,) + data.shape[axis + 1:]
@@ -467,7 +459,7 @@ def _ordering(data: NDArray, axis: Optional[int], where: str):
         return data, 0
     if data.ndim == 0:
         raise ValueError(f"operator {where}: data must have at least one dimension, got shape ()")
-    return data, _axis(axis, data.ndim, where, data.shape)
+    return data, axis_index(axis, data.ndim, where)
 
 
 def _order(data: NDArray, axis: int, is_ascend: bool):

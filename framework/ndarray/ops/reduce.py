@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Tuple
 
 import numpy
 from numpy.typing import DTypeLike
@@ -18,36 +18,12 @@ from numpy.typing import DTypeLike
 from ...autograd.state import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
+from .checks import Axis, check_array, normalize_axes
 from .broadcast import BroadcastTo
 from .shape import Reshape
 
 __all__ = ["sum", "mean", "max", "min", "prod", "nansum", "nanprod", "norm", "argmax",
            "argmin", "argmax_channel", "sum_axis", "max_axis", "min_axis"]
-
-Axis = Optional[Union[int, Sequence[int]]]
-
-
-def normalize_axes(axis: Axis, ndim: int, exclude: bool = False, op: str = "reduce") -> Tuple[int, ...]:
-    """``axis`` (None, int or ints; negative allowed) as sorted non-negative ints.
-
-    None or () means every axis, with or without ``exclude`` (as in MXNet).
-    """
-    if axis is None or axis == ():
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, numpy.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if isinstance(a, bool) or not isinstance(a, (int, numpy.integer)):
-            raise TypeError(f"operator {op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"operator {op}: axis {a} is out of range for an array of {ndim} dimensions")
-        out.append(int(a) % ndim if ndim else 0)
-    if len(set(out)) != len(out):
-        raise ValueError(f"operator {op}: axis {axis!r} repeats an axis")
-    if exclude:
-        out = [a for a in range(ndim) if a not in out]
-    return tuple(sorted(set(out)))
-
 
 def kept_shape(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> Tuple[int, ...]:
     """``shape`` with each reduced axis set to 1 (as ``keepdims=True`` gives)."""
@@ -263,35 +239,30 @@ class ArgMin(_ArgExtreme):
     name, function = "argmin", "argmin"
 
 
-def _check(data, op: str) -> None:
-    if not isinstance(data, NDArray):
-        raise TypeError(f"operator {op}: expected an NDArray, got {type(data).__name__}")
-
-
 def sum(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
     """Sum over ``axis`` (all axes if None; the others if ``exclude``).
 
     (d0, ..., dn) -> the shape without the reduced axes (kept as 1 with ``keepdims``).
     """
-    _check(data, "sum")
+    check_array(data, "sum")
     return Sum(axis, keepdims, exclude)(data)
 
 
 def mean(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
     """Arithmetic mean over ``axis``; shapes as in :func:`sum`."""
-    _check(data, "mean")
+    check_array(data, "mean")
     return Mean(axis, keepdims, exclude)(data)
 
 
 def max(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
     """Maximum over ``axis``; shapes as in :func:`sum`. Ties share the gradient evenly."""
-    _check(data, "max")
+    check_array(data, "max")
     return Max(axis, keepdims, exclude)(data)
 
 
 def min(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
     """Minimum over ``axis``; shapes as in :func:`sum`. Ties share the gradient evenly."""
-    _check(data, "min")
+    check_array(data, "min")
     return Min(axis, keepdims, exclude)(data)
 
 
@@ -301,19 +272,19 @@ def prod(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool
     The gradient is exact with zeros in the input; second and higher derivatives
     are available where the input has no zeros (see ``Prod``).
     """
-    _check(data, "prod")
+    check_array(data, "prod")
     return Prod(axis, keepdims, exclude)(data)
 
 
 def nansum(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
     """Sum over ``axis`` treating NaN as 0; NaN positions get a zero gradient."""
-    _check(data, "nansum")
+    check_array(data, "nansum")
     return Sum(axis, keepdims, exclude)(_NanTo("nansum", 0)(data))
 
 
 def nanprod(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
     """Product over ``axis`` treating NaN as 1; NaN positions get a zero gradient."""
-    _check(data, "nanprod")
+    check_array(data, "nanprod")
     return Prod(axis, keepdims, exclude)(_NanTo("nanprod", 1)(data))
 
 
@@ -324,7 +295,7 @@ def norm(data: NDArray, ord: int = 2, axis: Axis = None, out_dtype: DTypeLike = 
     (d0, ..., dn) -> the shape without the reduced axes. The L2 gradient at an
     all-zero group is 0 (a subgradient), as is the L1 gradient at a zero.
     """
-    _check(data, "norm")
+    check_array(data, "norm")
     if ord not in (1, 2):
         raise ValueError(f"operator norm: ord must be 1 or 2, got {ord!r}")
     out = Norm(ord, axis, keepdims)(data)
@@ -332,7 +303,7 @@ def norm(data: NDArray, ord: int = 2, axis: Axis = None, out_dtype: DTypeLike = 
 
 
 def _arg(op_class, data, axis, keepdims):
-    _check(data, op_class.name)
+    check_array(data, op_class.name)
     if axis is not None and (isinstance(axis, bool) or not isinstance(axis, (int, numpy.integer))):
         raise TypeError(f"operator {op_class.name}: axis must be an int or None, got {axis!r}")
     return op_class(axis, keepdims)(data)

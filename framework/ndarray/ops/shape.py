@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import builtins
 import math
-import numbers
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy
 
 from ..ndarray import NDArray
 from ..operator import Operator
+from .checks import axis_index, check_array, is_int
 
 __all__ = ["reshape", "reshape_like", "transpose", "swapaxes", "expand_dims", "squeeze",
            "flatten", "concat", "concatenate", "stack", "split", "slice", "slice_axis",
@@ -29,29 +29,9 @@ _slice = builtins.slice
 
 
 # ------------------------------------------------------------------ helpers
-def _check(data, op: str) -> None:
-    if not isinstance(data, NDArray):
-        raise TypeError(f"operator {op}: expected an NDArray, got {type(data).__name__}")
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (numbers.Integral, numpy.integer)) and not isinstance(v, bool)
-
-
-def _axis(axis, ndim: int, op: str, extra: int = 0) -> int:
-    """``axis`` as a non-negative int for ``ndim + extra`` positions (negative allowed)."""
-    if not _is_int(axis):
-        raise TypeError(f"operator {op}: axis must be an int, got {axis!r}")
-    n = ndim + extra
-    if not -n <= axis < n:
-        raise ValueError(f"operator {op}: axis {axis} is out of range for an array of {ndim} "
-                         f"dimensions (expected {-n} <= axis < {n})")
-    return int(axis) % n
-
-
 def _ints(values, op: str, what: str) -> Tuple[int, ...]:
-    values = (values,) if _is_int(values) else tuple(values)
-    if not all(_is_int(v) for v in values):
+    values = (values,) if is_int(values) else tuple(values)
+    if not all(is_int(v) for v in values):
         raise TypeError(f"operator {op}: {what} must be ints, got {values!r}")
     return tuple(int(v) for v in values)
 
@@ -183,12 +163,12 @@ def reshape(data: NDArray, *shape, reverse: bool = False, **kwargs) -> NDArray:
     splits one into the next two values. ``reverse=True`` matches them right to
     left: (10, 5, 4) with shape (-1, 0) gives (40, 5), reversed (50, 4).
     """
-    _check(data, "reshape")
-    if len(shape) == 2 and not _is_int(shape[0]) and isinstance(shape[1], (bool, numpy.bool_)):
+    check_array(data, "reshape")
+    if len(shape) == 2 and not is_int(shape[0]) and isinstance(shape[1], (bool, numpy.bool_)):
         shape, reverse = shape[:1], bool(shape[1])         # reshape(x, shape, reverse)
     if not shape:
         shape = kwargs.pop("shape", kwargs.pop("newshape", None))
-    elif len(shape) == 1 and not _is_int(shape[0]):
+    elif len(shape) == 1 and not is_int(shape[0]):
         shape = shape[0]
     if kwargs:
         raise TypeError(f"operator reshape: unexpected arguments {sorted(kwargs)}")
@@ -206,8 +186,8 @@ def reshape_like(lhs: NDArray, rhs: NDArray, lhs_begin: Optional[int] = None,
     With the begin/end arguments, dimensions [lhs_begin, lhs_end) of ``lhs`` are
     replaced by dimensions [rhs_begin, rhs_end) of ``rhs``.
     """
-    _check(lhs, "reshape_like")
-    _check(rhs, "reshape_like")
+    check_array(lhs, "reshape_like")
+    check_array(rhs, "reshape_like")
     if lhs_begin is None and lhs_end is None and rhs_begin is None and rhs_end is None:
         target = rhs.shape
     else:
@@ -222,8 +202,8 @@ def reshape_like(lhs: NDArray, rhs: NDArray, lhs_begin: Optional[int] = None,
 
 def expand_dims(data: NDArray, axis: int) -> NDArray:
     """Insert an axis of size 1 at ``axis`` (in [-ndim-1, ndim]): (2, 3), axis=1 -> (2, 1, 3)."""
-    _check(data, "expand_dims")
-    axis = _axis(axis, data.ndim, "expand_dims", extra=1)
+    check_array(data, "expand_dims")
+    axis = axis_index(axis, data.ndim, "expand_dims", extra=1)
     return ExpandDims(data.shape[:axis] + (1,) + data.shape[axis:])(data)
 
 
@@ -232,11 +212,11 @@ def squeeze(data: NDArray, axis=None) -> NDArray:
 
     As in MXNet, at least one dimension is kept: (1, 1) -> (1,).
     """
-    _check(data, "squeeze")
+    check_array(data, "squeeze")
     if axis is None:
         axes = [i for i, d in enumerate(data.shape) if d == 1]
     else:
-        axes = [_axis(a, data.ndim, "squeeze") for a in _ints(axis, "squeeze", "axes")]
+        axes = [axis_index(a, data.ndim, "squeeze") for a in _ints(axis, "squeeze", "axes")]
         for a in axes:
             if data.shape[a] != 1:
                 raise ValueError(f"operator squeeze: cannot squeeze axis {a} of an array of shape "
@@ -249,7 +229,7 @@ def squeeze(data: NDArray, axis=None) -> NDArray:
 
 def flatten(data: NDArray) -> NDArray:
     """Collapse all but the first axis: (d1, d2, ..., dk) -> (d1, d2*...*dk)."""
-    _check(data, "flatten")
+    check_array(data, "flatten")
     if data.ndim == 0:
         return Flatten((1, 1))(data)
     return Flatten((data.shape[0], math.prod(data.shape[1:])))(data)
@@ -288,7 +268,7 @@ class SwapAxes(Operator):
 
 def transpose(data: NDArray, axes=None, *more: int) -> NDArray:
     """Permute the axes (reverse them when ``axes`` is None or ()): (2, 3, 4) -> (4, 3, 2)."""
-    _check(data, "transpose")
+    check_array(data, "transpose")
     if more:
         axes = (axes,) + more
     if axes is None or axes == ():
@@ -303,8 +283,8 @@ def transpose(data: NDArray, axes=None, *more: int) -> NDArray:
 
 def swapaxes(data: NDArray, dim1: int = 0, dim2: int = 0) -> NDArray:
     """Interchange axes ``dim1`` and ``dim2``: (2, 3, 4), 0, 2 -> (4, 3, 2)."""
-    _check(data, "swapaxes")
-    return SwapAxes(_axis(dim1, data.ndim, "swapaxes"), _axis(dim2, data.ndim, "swapaxes"))(data)
+    check_array(data, "swapaxes")
+    return SwapAxes(axis_index(dim1, data.ndim, "swapaxes"), axis_index(dim2, data.ndim, "swapaxes"))(data)
 
 
 # ------------------------------------------------------------------ slicing
@@ -343,7 +323,7 @@ class SliceGrad(Operator):
 
 
 def _bound(v, what: str):
-    if v is None or _is_int(v):
+    if v is None or is_int(v):
         return None if v is None else int(v)
     raise TypeError(f"operator slice: {what} entries must be ints or None, got {v!r}")
 
@@ -355,10 +335,10 @@ def slice(data: NDArray, begin, end, step=None) -> NDArray:
     default for the step's sign); a negative index counts from the end.
     Example: (3, 4), begin=(0, 1), end=(2, 4) -> (2, 3).
     """
-    _check(data, "slice")
-    begin = (begin,) if begin is None or _is_int(begin) else tuple(begin)
-    end = (end,) if end is None or _is_int(end) else tuple(end)
-    step = () if step is None else ((step,) if _is_int(step) else tuple(step))
+    check_array(data, "slice")
+    begin = (begin,) if begin is None or is_int(begin) else tuple(begin)
+    end = (end,) if end is None or is_int(end) else tuple(end)
+    step = () if step is None else ((step,) if is_int(step) else tuple(step))
     if len(begin) != len(end) or len(step) > len(begin):
         raise ValueError(f"operator slice: begin {begin}, end {end} and step {step} must have "
                          f"the same length")
@@ -376,8 +356,8 @@ def slice(data: NDArray, begin, end, step=None) -> NDArray:
 
 def slice_axis(data: NDArray, axis: int, begin: int, end: Optional[int]) -> NDArray:
     """``data`` sliced along ``axis`` from ``begin`` to ``end`` (None: to the end); a view."""
-    _check(data, "slice_axis")
-    axis = _axis(axis, data.ndim, "slice_axis")
+    check_array(data, "slice_axis")
+    axis = axis_index(axis, data.ndim, "slice_axis")
     dim = data.shape[axis]
     b, e = _bound(begin, "begin"), _bound(end, "end")
     b = b + dim if b is not None and b < 0 else b
@@ -390,8 +370,8 @@ def slice_axis(data: NDArray, axis: int, begin: int, end: Optional[int]) -> NDAr
 
 def slice_like(data: NDArray, shape_like: NDArray, axes=()) -> NDArray:
     """``data`` cut, from index 0, to the size of ``shape_like`` on ``axes`` (all if empty)."""
-    _check(data, "slice_like")
-    _check(shape_like, "slice_like")
+    check_array(data, "slice_like")
+    check_array(shape_like, "slice_like")
     axes = _ints(axes, "slice_like", "axes")
     if not axes:
         if shape_like.ndim != data.ndim:
@@ -400,8 +380,8 @@ def slice_like(data: NDArray, shape_like: NDArray, axes=()) -> NDArray:
         axes = tuple(range(data.ndim))
     key = [_slice(None)] * data.ndim
     for a in axes:
-        ad = _axis(a, data.ndim, "slice_like")
-        al = _axis(a, shape_like.ndim, "slice_like")
+        ad = axis_index(a, data.ndim, "slice_like")
+        al = axis_index(a, shape_like.ndim, "slice_like")
         if shape_like.shape[al] > data.shape[ad]:
             raise ValueError(f"operator slice_like: axis {a} of shape_like {shape_like.shape} is "
                              f"longer than that of data {data.shape}")
@@ -501,7 +481,7 @@ def concat(*data: NDArray, dim: int = 1, num_args: Optional[int] = None) -> NDAr
     data = _inputs(data, "concat")
     _check_num_args(num_args, len(data), "concat")
     first = data[0]
-    axis = _axis(dim, first.ndim, "concat")
+    axis = axis_index(dim, first.ndim, "concat")
     for i, x in enumerate(data[1:], 1):
         if x.ndim != first.ndim or any(a != b for k, (a, b) in enumerate(zip(x.shape, first.shape))
                                        if k != axis):
@@ -523,7 +503,7 @@ def stack(*data: NDArray, axis: int = 0, num_args: Optional[int] = None) -> NDAr
     data = _inputs(data, "stack")
     _check_num_args(num_args, len(data), "stack")
     first = data[0]
-    axis = _axis(axis, first.ndim, "stack", extra=1)
+    axis = axis_index(axis, first.ndim, "stack", extra=1)
     for i, x in enumerate(data[1:], 1):
         if x.shape != first.shape:
             raise ValueError(f"operator stack: input {i} has shape {x.shape}, input 0 has shape "
@@ -538,10 +518,10 @@ def split(data: NDArray, num_outputs: int, axis: int = 1,
     (4, 6), 3, axis=1 -> three (4, 2); with ``squeeze_axis`` the axis (then of
     size 1) is dropped. Returns a list, or the array itself when num_outputs == 1.
     """
-    _check(data, "split")
-    if not _is_int(num_outputs) or num_outputs < 1:
+    check_array(data, "split")
+    if not is_int(num_outputs) or num_outputs < 1:
         raise ValueError(f"operator split: num_outputs must be a positive int, got {num_outputs!r}")
-    axis = _axis(axis, data.ndim, "split")
+    axis = axis_index(axis, data.ndim, "split")
     dim = data.shape[axis]
     if dim % num_outputs:
         raise ValueError(f"operator split: axis {axis} of shape {data.shape} has size {dim}, "
@@ -620,7 +600,7 @@ class Flip(Operator):
 def tile(data: NDArray, reps) -> NDArray:
     """Repeat the whole array: (2, 3) with reps (2, 2) -> (4, 6); shorter ``reps`` or
     arrays are padded with leading 1s as in NumPy."""
-    _check(data, "tile")
+    check_array(data, "tile")
     reps = _ints(reps, "tile", "reps")
     if any(r < 0 for r in reps):
         raise ValueError(f"operator tile: reps {reps} must not be negative")
@@ -632,18 +612,18 @@ def repeat(data: NDArray, repeats: int, axis: Optional[int] = None) -> NDArray:
 
     (2, 2) with repeats=2, axis=1 -> (2, 4); axis=None -> (8,).
     """
-    _check(data, "repeat")
-    if not _is_int(repeats) or repeats < 0:
+    check_array(data, "repeat")
+    if not is_int(repeats) or repeats < 0:
         raise ValueError(f"operator repeat: repeats must be a non-negative int, got {repeats!r}")
     if axis is not None:
-        axis = _axis(axis, data.ndim, "repeat")
+        axis = axis_index(axis, data.ndim, "repeat")
     return Repeat(int(repeats), axis)(data)
 
 
 def flip(data: NDArray, axis) -> NDArray:
     """Reverse the order of elements along ``axis`` (an int or a tuple); a view."""
-    _check(data, "flip")
-    axes = tuple(sorted({_axis(a, data.ndim, "flip") for a in _ints(axis, "flip", "axes")}))
+    check_array(data, "flip")
+    axes = tuple(sorted({axis_index(a, data.ndim, "flip") for a in _ints(axis, "flip", "axes")}))
     return Flip(axes)(data)
 
 
@@ -718,7 +698,7 @@ def pad(data: NDArray, mode: str = "constant", pad_width=(), constant_value: flo
     smaller than the dimension). (1, 1, 2, 2) with pad_width (0,0,0,0,1,1,1,1)
     -> (1, 1, 4, 4). MXNet accepts only 4-D and 5-D inputs; any rank works here.
     """
-    _check(data, "pad")
+    check_array(data, "pad")
     if mode not in ("constant", "edge", "reflect"):
         raise ValueError(f"operator pad: mode must be 'constant', 'edge' or 'reflect', got {mode!r}")
     widths = _ints(pad_width, "pad", "pad_width values")
@@ -786,15 +766,15 @@ class DiagEmbed(Operator):
 def diag(data: NDArray, k: int = 0, axis1: int = 0, axis2: int = 1) -> NDArray:
     """A 1-D input -> a square matrix with ``data`` on the k-th diagonal ((n,) -> (n+|k|, n+|k|));
     an N-D input -> its k-th diagonal of the (axis1, axis2) planes, appended as the last axis."""
-    _check(data, "diag")
-    if not _is_int(k):
+    check_array(data, "diag")
+    if not is_int(k):
         raise TypeError(f"operator diag: k must be an int, got {k!r}")
     if data.ndim == 0:
         raise ValueError("operator diag: the input must have at least 1 dimension, got a 0-d array")
     if data.ndim == 1:
         n = data.shape[0] + builtins.abs(int(k))
         return DiagEmbed((n, n), int(k), 0, 1)(data)
-    a1, a2 = _axis(axis1, data.ndim, "diag"), _axis(axis2, data.ndim, "diag")
+    a1, a2 = axis_index(axis1, data.ndim, "diag"), axis_index(axis2, data.ndim, "diag")
     if a1 == a2:
         raise ValueError(f"operator diag: axis1 and axis2 must differ, got {axis1} and {axis2}")
     return DiagExtract(int(k), a1, a2)(data)
@@ -803,7 +783,7 @@ def diag(data: NDArray, k: int = 0, axis1: int = 0, axis2: int = 1) -> NDArray:
 # ------------------------------------------------------ depth <-> space
 def depth_to_space(data: NDArray, block_size: int) -> NDArray:
     """(N, C, H, W) -> (N, C / b^2, H * b, W * b): depth moved into b x b spatial blocks."""
-    _check(data, "depth_to_space")
+    check_array(data, "depth_to_space")
     if data.ndim != 4 or data.shape[1] % (block_size * block_size):
         raise ValueError(f"operator depth_to_space: expected (N, C, H, W) with C divisible by "
                          f"block_size**2 = {block_size * block_size}, got shape {data.shape}")
@@ -816,7 +796,7 @@ def depth_to_space(data: NDArray, block_size: int) -> NDArray:
 
 def space_to_depth(data: NDArray, block_size: int) -> NDArray:
     """(N, C, H, W) -> (N, C * b^2, H / b, W / b): b x b spatial blocks moved into depth."""
-    _check(data, "space_to_depth")
+    check_array(data, "space_to_depth")
     b = block_size
     if data.ndim != 4 or data.shape[2] % b or data.shape[3] % b:
         raise ValueError(f"operator space_to_depth: expected (N, C, H, W) with H and W divisible "

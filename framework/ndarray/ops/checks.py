@@ -1,0 +1,52 @@
+"""Checking operator arguments: arrays and axes, with errors that name the operator."""
+from __future__ import annotations
+
+import numbers
+from typing import Optional, Sequence, Tuple, Union
+
+from ..ndarray import NDArray
+
+__all__ = []        # helpers for the operator modules; nothing for ``framework.nd``
+
+Axis = Optional[Union[int, Sequence[int]]]
+
+
+def check_array(value, op: str) -> None:
+    """Raise TypeError unless ``value`` is an NDArray."""
+    if not isinstance(value, NDArray):
+        raise TypeError(f"operator {op}: expected an NDArray, got {type(value).__name__}")
+
+
+def is_int(value) -> bool:
+    """An integer (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def axis_index(axis, ndim: int, op: str, extra: int = 0) -> int:
+    """``axis`` (negative allowed) as a non-negative int for ``ndim + extra`` positions."""
+    if not is_int(axis):
+        raise TypeError(f"operator {op}: axis must be an int, got {axis!r}")
+    n = ndim + extra
+    if not -n <= axis < n:
+        raise ValueError(f"operator {op}: axis {axis} is out of range for an array of {ndim} "
+                         f"dimensions (expected {-n} <= axis < {n})")
+    return int(axis) % n
+
+
+def normalize_axes(axis: Axis, ndim: int, exclude: bool = False,
+                   op: str = "reduce") -> Tuple[int, ...]:
+    """``axis`` (None, int or ints; negative allowed) as sorted non-negative ints.
+
+    None or () means every axis, with or without ``exclude`` (as in MXNet).
+    """
+    if axis is None or axis == ():
+        return tuple(range(ndim))
+    axes = (axis,) if is_int(axis) else tuple(axis)
+    if not all(is_int(a) for a in axes):
+        raise TypeError(f"operator {op}: axis must be an int or a tuple of ints, got {axis!r}")
+    out = [axis_index(a, max(ndim, 1), op) if ndim else 0 for a in axes]
+    if len(set(out)) != len(out):
+        raise ValueError(f"operator {op}: axis {axis!r} repeats an axis")
+    if exclude:
+        out = [a for a in range(ndim) if a not in out]
+    return tuple(sorted(set(out)))
