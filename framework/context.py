@@ -5,6 +5,7 @@ the array module (``ctx.xp``) and calls that, so one code path serves both.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from types import ModuleType
 from typing import Callable, Dict, Optional
@@ -31,6 +32,9 @@ _MODULE_LOADERS: Dict[str, Callable[[], ModuleType]] = {
     "cpu_pinned": lambda: numpy,
     "gpu": _import_cupy,
 }
+
+
+_NO_SCOPE = contextlib.nullcontext()
 
 
 class Context:
@@ -71,6 +75,13 @@ class Context:
                 raise RuntimeError(f"{self} requested but only {count} GPU(s) are visible")
         self.xp = xp
         return xp
+
+    def scope(self):
+        """``with ctx.scope():`` new arrays and kernels go to this GPU (it becomes CuPy's
+        current device); nothing changes on cpu."""
+        if self.device_type != "gpu":
+            return _NO_SCOPE
+        return self.xp.cuda.Device(self.device_id)
 
     @property
     def is_loaded(self) -> bool:
@@ -151,7 +162,5 @@ def move(data, src: Context, dst: Context):
     """Copy raw array ``data`` from context ``src`` to context ``dst``."""
     if src.xp is not numpy and src.xp is not dst.xp:
         data = src.xp.asnumpy(data)          # device -> host
-    if dst.device_type == "gpu" and dst.xp.__name__ == "cupy":
-        with dst.xp.cuda.Device(dst.device_id):
-            return dst.xp.array(data, copy=True)
-    return dst.xp.array(data, copy=True)
+    with dst.scope():
+        return dst.xp.array(data, copy=True)

@@ -88,7 +88,8 @@ def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
     for i, (head, hg) in enumerate(zip(heads, head_grads)):
         _check_head(i, head)
         if hg is None:
-            hg = _nd.NDArray(head._ctx.xp.ones_like(head._data), head._ctx)
+            with head._ctx.scope():
+                hg = _nd.NDArray(head._ctx.xp.ones_like(head._data), head._ctx)
         elif hg.shape != head.shape:
             raise ValueError(f"backward: head gradient {i} has shape {hg.shape}, "
                              f"its head has shape {head.shape}")
@@ -129,10 +130,15 @@ def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
 def _backward_node(node, grads_out, create_graph: bool):
     node.check_versions()
     if node.n_out > 1:
-        grads_out = [g if g is not None else
-                     _nd.NDArray(node.ctx.xp.zeros(shape, dtype), node.ctx)
-                     for g, (shape, dtype) in zip(grads_out, node.out_meta)]
-    grads_in = node.backward(*grads_out)
+        with node.ctx.scope():
+            grads_out = [g if g is not None else
+                         _nd.NDArray(node.ctx.xp.zeros(shape, dtype), node.ctx)
+                         for g, (shape, dtype) in zip(grads_out, node.out_meta)]
+    if node.ctx.device_id:              # gpu(1), ...: raw work in backward runs there
+        with node.ctx.scope():
+            grads_in = node.backward(*grads_out)
+    else:
+        grads_in = node.backward(*grads_out)
     if type(grads_in) is not tuple:
         grads_in = (grads_in,)
     if len(grads_in) != len(node.parents):
@@ -156,16 +162,16 @@ def backward(heads: NDArrayOrList, head_grads=None, retain_graph: bool = False,
         var = leaf.array_ref()
         if var is None or var._grad is None or var._node is not leaf:
             continue
-        buf = var._grad
-        if g is None:                              # in the graph, but its gradient is 0
-            if var._grad_req == "write":
-                buf._data[...] = 0
-                buf._version[0] += 1
+        if g is None and var._grad_req == "add":   # in the graph, but its gradient is 0
             continue
-        if var._grad_req == "add":
-            buf._data += g._data
-        else:
-            buf._data[...] = g._data
+        buf = var._grad
+        with var._ctx.scope():
+            if g is None:
+                buf._data[...] = 0
+            elif var._grad_req == "add":
+                buf._data += g._data
+            else:
+                buf._data[...] = g._data
         buf._version[0] += 1
 
 
@@ -191,6 +197,7 @@ def grad(heads: NDArrayOrList, variables: NDArrayOrList, head_grads=None,
     for var in variables:
         g = leaf_grads.get(var._node)
         if g is None:
-            g = _nd.NDArray(var._ctx.xp.zeros_like(var._data), var._ctx)
+            with var._ctx.scope():
+                g = _nd.NDArray(var._ctx.xp.zeros_like(var._data), var._ctx)
         results.append(g)
     return results

@@ -55,12 +55,16 @@ def array(source_array, ctx: Optional[Context] = None, dtype: DTypeLike = None) 
     except (TypeError, ValueError) as err:
         raise TypeError(f"array: cannot make an array of {dtype} from "
                         f"{type(source_array).__name__}: {err}") from None
-    return NDArray(ctx.xp.asarray(host) if ctx.xp is not numpy else host, ctx)
+    if ctx.xp is numpy:
+        return NDArray(host, ctx)
+    with ctx.scope():
+        return NDArray(ctx.xp.asarray(host), ctx)
 
 
 def _filled(shape: Shape, value, ctx, dtype, where) -> NDArray:
     ctx = _ctx(ctx)
-    return NDArray(ctx.xp.full(_shape(shape, where), value, dtype=normalize_dtype(dtype)), ctx)
+    with ctx.scope():
+        return NDArray(ctx.xp.full(_shape(shape, where), value, dtype=normalize_dtype(dtype)), ctx)
 
 
 def zeros(shape: Shape, ctx: Optional[Context] = None, dtype: DTypeLike = None, **kwargs) -> NDArray:
@@ -81,7 +85,8 @@ def full(shape: Shape, val, ctx: Optional[Context] = None, dtype: DTypeLike = No
 def empty(shape: Shape, ctx: Optional[Context] = None, dtype: DTypeLike = None) -> NDArray:
     """An uninitialised array."""
     ctx = _ctx(ctx)
-    return NDArray(ctx.xp.empty(_shape(shape, "empty"), dtype=normalize_dtype(dtype)), ctx)
+    with ctx.scope():
+        return NDArray(ctx.xp.empty(_shape(shape, "empty"), dtype=normalize_dtype(dtype)), ctx)
 
 
 def arange(start, stop=None, step=1.0, repeat: int = 1, infer_range: bool = False,
@@ -94,9 +99,10 @@ def arange(start, stop=None, step=1.0, repeat: int = 1, infer_range: bool = Fals
         raise ValueError(f"arange: step must not be zero (start {start}, stop {stop})")
     if repeat < 1:
         raise ValueError(f"arange: repeat must be at least 1, got {repeat}")
-    data = ctx.xp.arange(start, stop, step, dtype=normalize_dtype(dtype))
-    if repeat != 1:
-        data = ctx.xp.repeat(data, repeat)
+    with ctx.scope():
+        data = ctx.xp.arange(start, stop, step, dtype=normalize_dtype(dtype))
+        if repeat != 1:
+            data = ctx.xp.repeat(data, repeat)
     return NDArray(data, ctx)
 
 
@@ -106,7 +112,8 @@ def linspace(start, stop, num: int, endpoint: bool = True, ctx: Optional[Context
     ctx = _ctx(ctx)
     if num < 0:
         raise ValueError(f"linspace: num must be non-negative, got {num}")
-    return NDArray(ctx.xp.linspace(start, stop, num, endpoint=endpoint,
+    with ctx.scope():
+        return NDArray(ctx.xp.linspace(start, stop, num, endpoint=endpoint,
                                    dtype=normalize_dtype(dtype)), ctx)
 
 
@@ -115,4 +122,5 @@ def eye(N: int, M: int = 0, k: int = 0, ctx: Optional[Context] = None, dtype: DT
     ctx = _ctx(ctx)
     if N < 0 or M < 0:
         raise ValueError(f"eye: N and M must be non-negative, got N={N}, M={M}")
-    return NDArray(ctx.xp.eye(N, M or N, k, dtype=normalize_dtype(dtype)), ctx)
+    with ctx.scope():
+        return NDArray(ctx.xp.eye(N, M or N, k, dtype=normalize_dtype(dtype)), ctx)

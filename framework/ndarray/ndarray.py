@@ -207,7 +207,8 @@ class NDArray:
         if grad_req == "null":
             self._grad, self._node = None, None
             return
-        self._grad = NDArray(self._ctx.xp.zeros_like(self._data), self._ctx)
+        with self._ctx.scope():
+            self._grad = NDArray(self._ctx.xp.zeros_like(self._data), self._ctx)
         self._mark_variable()
 
     def _mark_variable(self) -> None:
@@ -252,7 +253,8 @@ class NDArray:
                              f"into an array of shape {self.shape}")
         if result._ctx is not self._ctx:
             raise ValueError(f"{op_name}: result on {result._ctx}, array on {self._ctx}")
-        self._data[...] = result._data
+        with self._ctx.scope():
+            self._data[...] = result._data
         self._version[0] += 1
         if STATE.recording:       # the array now holds result's value, and its history
             self._node, self._index = result._node, result._index
@@ -367,7 +369,8 @@ class NDArray:
         elif other is None:
             return False
         try:
-            getattr(self._ctx.xp, op.ufunc)(self._data, other, out=self._data)
+            with self._ctx.scope():
+                getattr(self._ctx.xp, op.ufunc)(self._data, other, out=self._data)
         except (TypeError, ValueError):      # result dtype or shape does not fit in place
             return False
         self._version[0] += 1
@@ -412,8 +415,8 @@ def synchronize(ctx: Context) -> None:
 
 
 def _rebuild(host, device_type, device_id):
-    ctx = Context(device_type, device_id)
-    return NDArray(ctx.xp.asarray(host), ctx)
+    from .creation import array
+    return array(host, ctx=Context(device_type, device_id), dtype=host.dtype)
 
 
 # Methods that forward to the operator of the same name in framework.nd.

@@ -114,7 +114,11 @@ class Operator(Node):
                 datas.append(x)
         self.ctx = ctx
         self.xp = ctx.xp
-        ys = self.forward(*datas)
+        if ctx.device_id:                # gpu(1), gpu(2), ...: kernels run on that device
+            with ctx.scope():
+                ys = self.forward(*datas)
+        else:
+            ys = self.forward(*datas)
         ctx = self.ctx                  # CopyTo changes it to the destination
         if type(ys) is not tuple:
             if ys.ndim == 0:

@@ -1,7 +1,7 @@
 """Random arrays (``nd.random``): one generator per context, seeded by ``seed``."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 from numpy.typing import DTypeLike
 
@@ -12,12 +12,14 @@ from .ndarray import NDArray
 __all__ = ["seed", "uniform", "normal", "randn", "randint", "shuffle"]
 
 _generators: Dict[Context, object] = {}
+_seed_all = [None]          # the seed given with ctx='all', for generators made later
 
 
 def _generator(ctx: Context):
+    """The generator of ``ctx`` (made on its device on first use; call inside ctx.scope())."""
     gen = _generators.get(ctx)
     if gen is None:
-        gen = _generators[ctx] = ctx.xp.random.RandomState()
+        gen = _generators[ctx] = ctx.xp.random.RandomState(_seed_all[0])
     return gen
 
 
@@ -28,17 +30,16 @@ def seed(seed_state: int, ctx="all") -> None:
         _seed_all[0] = int(seed_state)
         return
     ctx = Context(ctx)
-    _generators[ctx] = ctx.xp.random.RandomState(int(seed_state))
+    with ctx.scope():
+        _generators[ctx] = ctx.xp.random.RandomState(int(seed_state))
 
 
-_seed_all = [None]
-
-
-def _gen(ctx) -> tuple:
+def _sample(ctx, draw: Callable, dtype) -> NDArray:
+    """``draw(generator)`` on the device of ``ctx`` (default: the current context)."""
     ctx = current_context() if ctx is None else Context(ctx)
-    if ctx not in _generators and _seed_all[0] is not None:
-        _generators[ctx] = ctx.xp.random.RandomState(_seed_all[0])
-    return ctx, _generator(ctx)
+    with ctx.scope():
+        data = draw(_generator(ctx)).astype(dtype)
+    return NDArray(data, ctx)
 
 
 def _size(shape):
@@ -48,17 +49,15 @@ def _size(shape):
 def uniform(low: float = 0.0, high: float = 1.0, shape=None, dtype: DTypeLike = None,
             ctx: Optional[Context] = None, **kwargs) -> NDArray:
     """Samples from U[low, high), float32 by default."""
-    ctx, gen = _gen(ctx)
-    data = gen.random_sample(_size(shape)) * (high - low) + low
-    return NDArray(data.astype(normalize_dtype(dtype)), ctx)
+    return _sample(ctx, lambda gen: gen.random_sample(_size(shape)) * (high - low) + low,
+                   normalize_dtype(dtype))
 
 
 def normal(loc: float = 0.0, scale: float = 1.0, shape=None, dtype: DTypeLike = None,
            ctx: Optional[Context] = None, **kwargs) -> NDArray:
     """Samples from N(loc, scale**2), float32 by default."""
-    ctx, gen = _gen(ctx)
-    data = gen.standard_normal(_size(shape)) * scale + loc
-    return NDArray(data.astype(normalize_dtype(dtype)), ctx)
+    return _sample(ctx, lambda gen: gen.standard_normal(_size(shape)) * scale + loc,
+                   normalize_dtype(dtype))
 
 
 def randn(*shape, loc: float = 0.0, scale: float = 1.0, dtype: DTypeLike = None, ctx=None) -> NDArray:
@@ -71,13 +70,13 @@ def randint(low: int, high: int, shape=None, dtype: DTypeLike = None, ctx: Optio
     """Integers from [low, high), int32 by default."""
     if low >= high:
         raise ValueError(f"randint: low ({low}) must be less than high ({high})")
-    ctx, gen = _gen(ctx)
-    data = gen.randint(low, high, size=_size(shape))
-    return NDArray(data.astype(normalize_dtype(dtype, "int32")), ctx)
+    return _sample(ctx, lambda gen: gen.randint(low, high, size=_size(shape)),
+                   normalize_dtype(dtype, "int32"))
 
 
 def shuffle(data: NDArray, **kwargs) -> NDArray:
     """A copy of ``data`` with its rows (first axis) in random order."""
-    ctx, gen = _gen(data.context)
-    perm = gen.permutation(data.shape[0])
-    return NDArray(data._data[perm], ctx)
+    ctx = data.context
+    with ctx.scope():
+        perm = _generator(ctx).permutation(data.shape[0])
+        return NDArray(data._data[perm], ctx)

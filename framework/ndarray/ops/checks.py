@@ -1,6 +1,8 @@
-"""Checking operator arguments: arrays and axes, with errors that name the operator."""
+"""Helpers of the operator functions: argument checks (arrays, axes) with errors that
+name the operator, and running their raw work on the data's device."""
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Optional, Sequence, Tuple, Union
 
@@ -50,3 +52,15 @@ def normalize_axes(axis: Axis, ndim: int, exclude: bool = False,
     if exclude:
         out = [a for a in range(ndim) if a not in out]
     return tuple(sorted(set(out)))
+
+
+def on_data_device(function):
+    """Decorate an operator function taking the data first: raw work it does outside
+    operators (converting indices, building masks) runs on the data's GPU."""
+    @functools.wraps(function)
+    def wrapper(data, *args, **kwargs):
+        if isinstance(data, NDArray) and data._ctx.device_type == "gpu":
+            with data._ctx.scope():
+                return function(data, *args, **kwargs)
+        return function(data, *args, **kwargs)
+    return wrapper

@@ -23,7 +23,7 @@ from numpy.typing import DTypeLike
 from ...autograd.state import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
-from .checks import axis_index
+from .checks import axis_index, on_data_device
 from .broadcast import sum_to
 from .convert import Cast
 from .shape import Reshape
@@ -236,6 +236,7 @@ class SetItem(Operator):
         return gx, gv
 
 
+@on_data_device
 def getitem(data: NDArray, key: Index) -> NDArray:
     """``data[key]`` with NumPy's rules (``NDArray.__getitem__``); differentiable.
 
@@ -258,6 +259,7 @@ def _selection_shape(data: NDArray, raw_key: tuple, key) -> Tuple[int, ...]:
         raise _index_error("setitem", key, data.shape, err) from None
 
 
+@on_data_device
 def setitem(data: NDArray, key: Index, value) -> None:
     """``data[key] = value`` (``NDArray.__setitem__``): an in-place write.
 
@@ -333,6 +335,7 @@ def _fix_mode(idx, size: int, mode: str, where: str, xp):
     raise ValueError(f"operator {where}: mode must be 'clip', 'wrap' or 'raise', got {mode!r}")
 
 
+@on_data_device
 def take(a: NDArray, indices, axis: int = 0, mode: str = "clip") -> NDArray:
     """Pick slices of ``a`` along ``axis`` at ``indices``.
 
@@ -354,6 +357,7 @@ def take(a: NDArray, indices, axis: int = 0, mode: str = "clip") -> NDArray:
     return GetItem(key, False, "take")(a)
 
 
+@on_data_device
 def batch_take(a: NDArray, indices) -> NDArray:
     """a[i, indices[i]] for each row i of a 2-D ``a``; out-of-range indices are clipped."""
     return pick(a, indices, axis=1)
@@ -377,6 +381,7 @@ def _grid(xp, shape: Tuple[int, ...], axis: int, idx, keepdims: bool = True) -> 
     return tuple(key)
 
 
+@on_data_device
 def pick(data: NDArray, index, axis: int = -1, keepdims: bool = False,
          mode: str = "clip") -> NDArray:
     """data[..., index[...], ...] along ``axis``: one element per position of the other axes.
@@ -422,6 +427,7 @@ class OneHot(Operator):
         return xp.where(hit, self.on, self.off).astype(self.dtype)
 
 
+@on_data_device
 def one_hot(indices: NDArray, depth: int, on_value: float = 1.0, off_value: float = 0.0,
             dtype: DTypeLike = "float32") -> NDArray:
     """One-hot rows: indices (..) -> (.., depth).
@@ -481,6 +487,7 @@ def _take_first(idx, k: int, axis: int):
     return idx[(slice(None),) * axis + (slice(0, k),)]
 
 
+@on_data_device
 def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "indices",
          is_ascend: bool = False, dtype: DTypeLike = "float32"):
     """The k largest (smallest if ``is_ascend``) elements along ``axis``, sorted.
@@ -516,12 +523,14 @@ def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "in
     return values if ret_typ == "value" else [values, indices]
 
 
+@on_data_device
 def sort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True) -> NDArray:
     """``data`` sorted along ``axis`` (flattened when None); differentiable (a gather)."""
     data, axis = _ordering(data, axis, "sort")
     return _gather(data, _order(data, axis, is_ascend), axis, "sort")
 
 
+@on_data_device
 def argsort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True,
             dtype: DTypeLike = "float32") -> NDArray:
     """Indices that sort ``data`` along ``axis``, as ``dtype`` (float32 as in MXNet)."""
