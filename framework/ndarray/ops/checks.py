@@ -24,6 +24,19 @@ def is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def int_tuple(values, op: str, what: str) -> Tuple[int, ...]:
+    """An int or a sequence of ints as a tuple of Python ints."""
+    values = (values,) if is_int(values) else tuple(values)
+    if not all(is_int(v) for v in values):
+        raise TypeError(f"operator {op}: {what} must be ints, got {values!r}")
+    return tuple(int(v) for v in values)
+
+
+def along_axis(axis: int, index) -> tuple:
+    """An index applying ``index`` on ``axis`` only (a 0-d result stays an array view)."""
+    return (slice(None),) * axis + (index, Ellipsis)
+
+
 def axis_index(axis, ndim: int, op: str, extra: int = 0) -> int:
     """``axis`` (negative allowed) as a non-negative int for ``ndim + extra`` positions."""
     if not is_int(axis):

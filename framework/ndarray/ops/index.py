@@ -297,7 +297,6 @@ def setitem(data: NDArray, key: Index, value) -> None:
                          f"the selection {_describe(key)} of shape {target} of an array of shape "
                          f"{data.shape}")
     if isinstance(value, NDArray) and fitted != value.shape:
-        from .shape import Reshape
         value = Reshape(fitted)(value)
     in_graph = data._node is not None or (isinstance(value, NDArray) and value._node is not None)
     if STATE.recording and in_graph:
@@ -460,7 +459,6 @@ def _ordering(data: NDArray, axis: Optional[int], where: str):
     if not isinstance(data, NDArray):
         raise TypeError(f"operator {where}: data must be an NDArray, got {type(data).__name__}")
     if axis is None:
-        from .shape import Reshape
         data = Reshape((-1,))(data)
         return data, 0
     if data.ndim == 0:
