@@ -61,23 +61,35 @@ def chain_torch(n_ops: int):
 
 
 def measure(chains, n_ops: int, repeat: int):
-    """Median microseconds per op, (forward, backward, total), of each chain.
+    """Each chain's (forward, backward) seconds per repeat, and its gradient.
 
-    The chains run in turn within each repeat (after one warm-up run each), so
-    that a load change on the machine affects them alike.
+    The chains run in turn within each repeat (after one warm-up run each), in
+    an order that alternates between repeats, so that a load change on the
+    machine affects them alike.
     """
     runs = {name: [] for name in chains}
     grads = {name: chain(n_ops)[2] for name, chain in chains.items()}
+    order = list(chains)
     for _ in range(repeat):
-        for name, chain in chains.items():
-            runs[name].append(chain(n_ops)[:2])
-    results = {}
-    for name, times in runs.items():
-        forward = statistics.median(f for f, _ in times) / n_ops * 1e6
-        backward = statistics.median(b for _, b in times) / n_ops * 1e6
-        total = statistics.median(f + b for f, b in times) / n_ops * 1e6
-        results[name] = (forward, backward, total)
-    return results, grads
+        for name in order:
+            runs[name].append(chains[name](n_ops)[:2])
+        order.reverse()
+    return runs, grads
+
+
+def per_op(times, n_ops: int):
+    """Median microseconds per op: (forward, backward, total)."""
+    scale = 1e6 / n_ops
+    return (statistics.median(f for f, _ in times) * scale,
+            statistics.median(b for _, b in times) * scale,
+            statistics.median(f + b for f, b in times) * scale)
+
+
+def ratios(ours, theirs):
+    """Medians of the per-repeat ratios (forward, backward, total): the two runs of a
+    repeat are adjacent in time, so load changes between repeats cancel out."""
+    parts = [(f / tf, b / tb, (f + b) / (tf + tb)) for (f, b), (tf, tb) in zip(ours, theirs)]
+    return tuple(statistics.median(p[k] for p in parts) for k in range(3))
 
 
 def report(name: str, n_ops: int, repeat: int, result) -> None:
@@ -103,7 +115,7 @@ def profile(n_ops: int, top: int) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=1000, help="operations in the chain")
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs (the median is shown)")
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs (the median is shown)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     parser.add_argument("--profile", action="store_true",
                         help="also print cProfile's top costs of the framework chain")
@@ -119,13 +131,13 @@ def main(argv=None) -> None:
             chains["pytorch"] = chain_torch
         except ImportError:
             print("pytorch    not installed: no comparison (pip install torch)")
-    results, grads = measure(chains, args.ops, args.repeat)
-    for name, result in results.items():
-        report(name, args.ops, args.repeat, result)
-    if "pytorch" in results:
-        ours, theirs = results["framework"], results["pytorch"]
-        print(f"ratio      framework/pytorch: {ours[2] / theirs[2]:.2f}x per op "
-              f"(forward {ours[0] / theirs[0]:.2f}x, backward {ours[1] / theirs[1]:.2f}x)")
+    runs, grads = measure(chains, args.ops, args.repeat)
+    for name, times in runs.items():
+        report(name, args.ops, args.repeat, per_op(times, args.ops))
+    if "pytorch" in runs:
+        forward, backward, total = ratios(runs["framework"], runs["pytorch"])
+        print(f"ratio      framework/pytorch: {total:.2f}x per op (forward {forward:.2f}x, "
+              f"backward {backward:.2f}x; median of {args.repeat} per-repeat ratios)")
         if not np.allclose(grads["framework"], grads["pytorch"], rtol=1e-4):
             print(f"warning: the gradients differ: framework {grads['framework']}, "
                   f"pytorch {grads['pytorch']}")

@@ -143,25 +143,33 @@ class Operator(Node):
         return outs
 
     def _record(self, inputs, outs) -> None:
-        self.parents = tuple((x._node, x._index) if type(x) is NDArray and x._node is not None
-                             else None for x in inputs)
+        """Become the graph node of ``outs``: keep the edges and what backward reads."""
+        parents = []
+        for x in inputs:
+            node = x._node if isinstance(x, NDArray) else None
+            parents.append(None if node is None else (node, x._index))
+        self.parents = parents = tuple(parents)
         self.n_out = len(outs)
         if self.n_out > 1:
-            self.out_meta = tuple((o.shape, o._data.dtype) for o in outs)
-        saved = [inputs[i] for i in self.saves_inputs]
-        self.saved_inputs = tuple(saved)
+            self.out_meta = tuple([(o.shape, o._data.dtype) for o in outs])
+        # what backward reads, and the versions to check it against
+        versions = []
+        saves, users = self.saves_inputs, self.input_users
+        if saves:
+            self.saved_inputs = tuple([inputs[i] for i in saves])
+            for k, i in enumerate(saves):
+                a = inputs[i]
+                if not isinstance(a, NDArray):
+                    continue                  # a Python scalar cannot change
+                if users is not None and k < len(users):
+                    if all(parents[j] is None for j in users[k]):
+                        continue              # only gradients nobody wants read it
+                versions.append((a._version, a._version[0]))
         if self.saves_outputs:
             self.saved_outputs = {i: outs[i]._data for i in self.saves_outputs}
-            saved += [outs[i] for i in self.saves_outputs]
-        if saved:
-            checked = saved
-            users = self.input_users
-            if users is not None:
-                parents = self.parents
-                checked = [a for k, a in enumerate(saved) if k >= len(users)
-                           or any(parents[j] is not None for j in users[k])]
-            self.versions = tuple((a._version, a._version[0]) for a in checked
-                                  if type(a) is NDArray or isinstance(a, NDArray))
+            versions += [(outs[i]._version, outs[i]._version[0]) for i in self.saves_outputs]
+        if versions:
+            self.versions = versions
 
     def wants(self, i: int) -> bool:
         """Whether input ``i`` needs a gradient (call inside ``backward``)."""
