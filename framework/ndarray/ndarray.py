@@ -429,11 +429,12 @@ _METHODS = (
     # activations
     "relu", "sigmoid", "softmax", "log_softmax",
     # reductions
-    "sum", "mean", "max", "min", "prod", "norm", "argmax", "argmin", "nansum", "nanprod",
+    "sum", "mean", "max", "min", "prod", "norm", "argmax", "argmin", "argmax_channel", "nansum",
+    "nanprod",
     # shapes
     "reshape", "reshape_like", "transpose", "swapaxes", "expand_dims", "squeeze", "flatten",
     "tile", "repeat", "broadcast_to", "broadcast_like", "broadcast_axes", "flip", "split",
-    "slice", "slice_axis", "slice_like", "pad",
+    "slice", "slice_axis", "slice_like", "pad", "depth_to_space", "space_to_depth",
     # indexing and sorting
     "take", "pick", "one_hot", "topk", "sort", "argsort",
     # others
