@@ -121,3 +121,25 @@ def test_like_constructors(ctx):
                        (x.zeros_like(), 0), (x.ones_like(), 1)):
         assert out.shape == (1, 3) and out.dtype == np.float16 and out.context == ctx
         assert_almost_equal(out, np.full((1, 3), value, np.float16))
+
+
+def test_stop_gradient_blocks_the_gradient_and_keeps_the_value(ctx):
+    x = nd.array([1.0, 2.0, 3.0], ctx=ctx)
+    x.attach_grad()
+    with autograd.record():
+        y = nd.stop_gradient(x * x) * x + nd.BlockGrad(x)
+    y.backward()
+    assert_almost_equal(y, np.array([2.0, 10.0, 30.0]))
+    assert_almost_equal(x.grad, np.array([1.0, 4.0, 9.0]))     # only through the last x
+
+
+def test_mxnet_camelcase_names_are_the_same_operators(ctx):
+    x = nd.array(np.arange(24, dtype=np.float32).reshape(2, 3, 4), ctx=ctx)
+    assert_almost_equal(nd.Reshape(x, shape=(0, -1)), nd.reshape(x, (0, -1)))
+    assert_almost_equal(nd.Flatten(x), nd.flatten(x))
+    assert_almost_equal(nd.Concat(x, x, dim=2), nd.concat(x, x, dim=2))
+    assert_almost_equal(nd.SwapAxis(x, 0, 2), nd.swapaxes(x, 0, 2))
+    assert_almost_equal(nd.SliceChannel(x, 2, axis=2)[1], nd.split(x, 2, axis=2)[1])
+    assert nd.Cast(x, "float16").dtype == np.float16
+    padded = nd.Pad(nd.reshape(x, (1, 2, 3, 4)), mode="constant", pad_width=(0, 0, 0, 0, 1, 1, 1, 1))
+    assert padded.shape == (1, 2, 5, 6)

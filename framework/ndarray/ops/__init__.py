@@ -48,3 +48,14 @@ def _with_out(function):
 
 for _name in __all__:
     globals()[_name] = _with_out(globals()[_name])
+
+# MXNet's legacy CamelCase names for the same operators
+BlockGrad = stop_gradient              # noqa: F405
+Cast = cast                            # noqa: F405
+Concat = concat                        # noqa: F405
+Flatten = flatten                      # noqa: F405
+Pad = pad                              # noqa: F405
+Reshape = reshape                      # noqa: F405
+SliceChannel = split                   # noqa: F405
+SwapAxis = swapaxes                    # noqa: F405
+__all__ += ["BlockGrad", "Cast", "Concat", "Flatten", "Pad", "Reshape", "SliceChannel", "SwapAxis"]

@@ -8,7 +8,7 @@ from ...context import Context, move
 from ..ndarray import NDArray
 from ..operator import Operator
 
-__all__ = ["zeros_like", "ones_like", "full_like", "identity", "copy", "cast"]
+__all__ = ["zeros_like", "ones_like", "full_like", "identity", "copy", "cast", "stop_gradient"]
 
 
 class Copy(Operator):
@@ -56,6 +56,17 @@ class CopyTo(Operator):
         return CopyTo(self.src)(gy)
 
 
+class StopGradient(Operator):
+    """The input itself (a view), through which no gradient flows (MXNet's BlockGrad)."""
+
+    name = "BlockGrad"
+    zero_grad = True
+    is_view = True
+
+    def forward(self, x):
+        return x
+
+
 class _Like(Operator):
     zero_grad = True
 
@@ -92,3 +103,8 @@ identity = copy
 def cast(data: NDArray, dtype: DTypeLike) -> NDArray:
     """``data`` converted to ``dtype``."""
     return data.astype(dtype)
+
+
+def stop_gradient(data: NDArray) -> NDArray:
+    """``data`` unchanged, but treated as a constant by backward (alias ``BlockGrad``)."""
+    return StopGradient()(data)
