@@ -351,11 +351,10 @@ class NDArray:
         """Whether ``op(self, other)`` would save self for a gradient that is wanted."""
         if 0 not in op.saves_inputs:
             return False
-        in_graph = (self._node is not None, isinstance(other, NDArray) and other._node is not None)
-        users = op.input_users
-        if users is None:
-            return any(in_graph)
-        return any(in_graph[j] for j in users[op.saves_inputs.index(0)])
+        edges = (self._node, other._node if isinstance(other, NDArray) else None)
+        if edges == (None, None):
+            return False                       # nothing is recorded at all
+        return op.reads_saved_input(op.saves_inputs.index(0), edges)
 
     def _inplace_ufunc(self, op, other) -> bool:
         """Outside record, let op's ufunc write straight into this array (an SGD step's

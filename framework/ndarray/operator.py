@@ -161,15 +161,23 @@ class Operator(Node):
                 a = inputs[i]
                 if not isinstance(a, NDArray):
                     continue                  # a Python scalar cannot change
-                if users is not None and k < len(users):
-                    if all(parents[j] is None for j in users[k]):
-                        continue              # only gradients nobody wants read it
+                if users is not None and not self.reads_saved_input(k, parents):
+                    continue                  # only gradients nobody wants read it
                 versions.append((a._version, a._version[0]))
         if self.saves_outputs:
             self.saved_outputs = {i: outs[i]._data for i in self.saves_outputs}
             versions += [(outs[i]._version, outs[i]._version[0]) for i in self.saves_outputs]
         if versions:
             self.versions = versions
+
+    @classmethod
+    def reads_saved_input(cls, k: int, edges) -> bool:
+        """Whether the k-th input of ``saves_inputs`` is read by a wanted gradient;
+        ``edges[j]`` is None for an input whose gradient nobody wants."""
+        users = cls.input_users
+        if users is None or k >= len(users):
+            return True
+        return any(edges[j] is not None for j in users[k])
 
     def wants(self, i: int) -> bool:
         """Whether input ``i`` needs a gradient (call inside ``backward``)."""
