@@ -16,4 +16,9 @@ from . import data  # noqa: F401  (IDX reader, MNIST; NumPy and the standard lib
 from . import test_utils  # noqa: F401
 from .ndarray import NDArray  # noqa: F401
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401  (one constant, read by file writers)
+from . import initializer  # noqa: F401
+from . import initializer as init  # noqa: F401  (MXNet's mx.init)
+from .parameter import Constant, Parameter, ParameterDict  # noqa: F401
+from .block import Block, HybridBlock  # noqa: F401
+from . import nn  # noqa: F401

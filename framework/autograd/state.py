@@ -1,24 +1,17 @@
 """The two thread-local autograd flags: recording and training.
 
-This module imports nothing from the framework; operators read
-``STATE.recording`` directly on their hot path.
+The flags themselves live in ``framework._flags`` (the ground floor), which
+operators read directly on their hot path; this module is their public face.
 """
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 from typing import ContextManager, Iterator
 
+from .._flags import STATE
+
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording",
            "is_training", "set_recording", "set_training"]
-
-
-class _State(threading.local):
-    recording = False   # class attributes are each thread's initial values
-    training = False
-
-
-STATE = _State()
 
 
 def is_recording() -> bool:

@@ -3,6 +3,7 @@ from .ndarray import NDArray, synchronize  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from . import linalg, random  # noqa: F401
+from .io import save, load  # noqa: F401
 
 
 def waitall() -> None:

@@ -15,7 +15,7 @@ from typing import Optional, Tuple
 
 import numpy
 
-from ..autograd.state import STATE
+from .._flags import STATE
 from ..context import Context
 
 __all__ = ["NDArray"]

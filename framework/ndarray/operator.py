@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
-from ..autograd.state import STATE
+from .._flags import STATE
 from .ndarray import NDArray
 
 __all__ = ["Operator", "Leaf", "NonDifferentiableError", "GraphFreedError"]

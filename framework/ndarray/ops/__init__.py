@@ -2,13 +2,16 @@
 
 Each module holds operators of one kind, each operator's forward and gradient
 side by side in one class. Every function also takes MXNet's ``out=``: the
-result is written into that array (see ``NDArray._write``), which is returned.
+result is written into that array (``checks.write_out``), which is returned.
 """
-import functools as _functools
+from . import (activation, arith, broadcast, convert, index, join, linalg, reduce, shape,
+               slicing, softmax, special, tiling, unary)
+from . import conv, dropout, embedding, fully_connected, normalization, pooling, upsampling
 
-from ..ndarray import NDArray
-from . import (activation, arith, broadcast, convert, index, join, linalg, nn, reduce, shape,
-               slicing, special, tiling, unary)
+_MODULES = (activation, arith, broadcast, convert, index, join, linalg, reduce, shape,
+            slicing, softmax, special, tiling, unary)
+_NN_MODULES = (conv, dropout, embedding, fully_connected, normalization, pooling, upsampling)
+
 from .activation import *  # noqa: F401,F403
 from .arith import *       # noqa: F401,F403
 from .broadcast import *   # noqa: F401,F403
@@ -16,38 +19,23 @@ from .convert import *     # noqa: F401,F403
 from .index import *       # noqa: F401,F403
 from .join import *        # noqa: F401,F403
 from .linalg import *      # noqa: F401,F403
-from .nn import *          # noqa: F401,F403
 from .reduce import *      # noqa: F401,F403
 from .shape import *       # noqa: F401,F403
 from .slicing import *     # noqa: F401,F403
+from .softmax import *     # noqa: F401,F403
 from .special import *     # noqa: F401,F403
 from .tiling import *      # noqa: F401,F403
 from .unary import *       # noqa: F401,F403
+# the neural-network operators
+from .conv import *            # noqa: F401,F403
+from .dropout import *         # noqa: F401,F403
+from .embedding import *       # noqa: F401,F403
+from .fully_connected import *  # noqa: F401,F403
+from .normalization import *   # noqa: F401,F403
+from .pooling import *         # noqa: F401,F403
+from .upsampling import *      # noqa: F401,F403
 
-_MODULES = (activation, arith, broadcast, convert, index, join, linalg, nn, reduce, shape,
-            slicing, special, tiling, unary)
-__all__ = [name for module in _MODULES for name in module.__all__]
-
-
-def _with_out(function):
-    """``function`` with MXNet's ``out=`` argument."""
-    @_functools.wraps(function)
-    def wrapper(*args, out=None, **kwargs):
-        result = function(*args, **kwargs)
-        if out is None:
-            return result
-        if not isinstance(result, NDArray):
-            raise TypeError(f"operator {function.__name__}: out= needs a single result, and "
-                            f"this call gives {type(result).__name__}")
-        if not isinstance(out, NDArray):
-            raise TypeError(f"operator {function.__name__}: out must be an NDArray, "
-                            f"got {type(out).__name__}")
-        return out._write(result.astype(out.dtype, copy=False), function.__name__)
-    return wrapper
-
-
-for _name in __all__:
-    globals()[_name] = _with_out(globals()[_name])
+__all__ = [name for module in _MODULES + _NN_MODULES for name in module.__all__]
 
 # MXNet's legacy CamelCase names for the same operators
 BlockGrad = stop_gradient              # noqa: F405

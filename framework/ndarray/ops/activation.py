@@ -11,9 +11,10 @@ from typing import Optional
 
 import numpy
 
-from ...autograd.state import STATE
+from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
+from .checks import write_out
 from .arith import where
 from .broadcast import sum_to
 from .shape import Reshape
@@ -234,48 +235,50 @@ def _prelu_shape(data_shape, gamma_shape):
 
 
 # ----------------------------------------------------------- public functions
-def relu(data: NDArray) -> NDArray:
+def relu(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """max(data, 0), elementwise; any shape."""
-    return _apply(Relu(), data)
+    return write_out(_apply(Relu(), data), out, 'relu')
 
 
-def sigmoid(data: NDArray) -> NDArray:
+def sigmoid(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """1 / (1 + exp(-data)), elementwise, stable for large |data|; any shape."""
-    return _apply(Sigmoid(), data)
+    return write_out(_apply(Sigmoid(), data), out, 'sigmoid')
 
 
-def softrelu(data: NDArray) -> NDArray:
+def softrelu(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """log(1 + exp(data)) (softplus), elementwise, stable for large |data|; any shape."""
-    return _apply(Softrelu(), data)
+    return write_out(_apply(Softrelu(), data), out, 'softrelu')
 
 
-def softsign(data: NDArray) -> NDArray:
+def softsign(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """data / (1 + |data|), elementwise; any shape."""
-    return _apply(Softsign(), data)
+    return write_out(_apply(Softsign(), data), out, 'softsign')
 
 
-def log_sigmoid(data: NDArray) -> NDArray:
+def log_sigmoid(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """log(sigmoid(data)), elementwise, stable for large |data|; any shape."""
-    return _apply(LogSigmoid(), data)
+    return write_out(_apply(LogSigmoid(), data), out, 'log_sigmoid')
 
 
-def mish(data: NDArray) -> NDArray:
+def mish(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """data * tanh(softrelu(data)), elementwise; any shape."""
     if not isinstance(data, NDArray):
         raise TypeError(f"operator mish: expected an NDArray, got {type(data).__name__}")
-    return data * tanh(softrelu(data))
+    return write_out(data * tanh(softrelu(data)), out, 'mish')
 
 
-def hard_sigmoid(data: NDArray, alpha: float = 0.2, beta: float = 0.5) -> NDArray:
+def hard_sigmoid(data: NDArray, alpha: float = 0.2, beta: float = 0.5,
+                 *, out: Optional[NDArray] = None) -> NDArray:
     """clip(alpha * data + beta, 0, 1), elementwise; any shape."""
-    return _apply(HardSigmoid(float(alpha), float(beta)), data)
+    return write_out(_apply(HardSigmoid(float(alpha), float(beta)), data), out, 'hard_sigmoid')
 
 
 _ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softrelu": softrelu,
                 "softsign": softsign, "log_sigmoid": log_sigmoid, "mish": mish}
 
 
-def Activation(data: NDArray, act_type: str, name: Optional[str] = None) -> NDArray:  # noqa: N802
+def Activation(data: NDArray, act_type: str, name: Optional[str] = None,
+               *, out: Optional[NDArray] = None) -> NDArray:  # noqa: N802
     """Apply ``act_type`` elementwise: 'relu', 'sigmoid', 'tanh', 'softrelu', 'softsign'
     (also 'log_sigmoid', 'mish'); output has the shape of ``data``. ``name`` is
     accepted for MXNet compatibility (Gluon layers pass name='fwd') and ignored."""
@@ -283,7 +286,7 @@ def Activation(data: NDArray, act_type: str, name: Optional[str] = None) -> NDAr
     if fn is None:
         raise ValueError(f"operator Activation: unknown act_type {act_type!r}; expected one of "
                          f"{sorted(_ACTIVATIONS)}")
-    return fn(data)
+    return write_out(fn(data), out, 'Activation')
 
 
 _LEAKY_TYPES = ("elu", "gelu", "leaky", "prelu", "rrelu", "selu")
@@ -291,7 +294,8 @@ _LEAKY_TYPES = ("elu", "gelu", "leaky", "prelu", "rrelu", "selu")
 
 def LeakyReLU(data: NDArray, gamma: Optional[NDArray] = None, act_type: str = "leaky",  # noqa: N802
               slope: float = 0.25, lower_bound: float = 0.125,
-              upper_bound: float = 0.334, name: Optional[str] = None) -> NDArray:
+              upper_bound: float = 0.334, name: Optional[str] = None,
+              *, out: Optional[NDArray] = None) -> NDArray:
     """Leaky rectifiers (MXNet's ``LeakyReLU``); output has the shape of ``data``.
 
     ``name`` is accepted for MXNet compatibility and ignored.
@@ -309,28 +313,28 @@ def LeakyReLU(data: NDArray, gamma: Optional[NDArray] = None, act_type: str = "l
     if not isinstance(data, NDArray):
         raise TypeError(f"operator LeakyReLU: expected an NDArray, got {type(data).__name__}")
     if act_type == "leaky":
-        return Leaky(float(slope))(data)
+        return write_out(Leaky(float(slope))(data), out, 'LeakyReLU')
     if act_type == "elu":
-        return Elu(float(slope))(data)
+        return write_out(Elu(float(slope))(data), out, 'LeakyReLU')
     if act_type == "selu":
-        return Elu(_SELU_ALPHA, _SELU_LAMBDA)(data)
+        return write_out(Elu(_SELU_ALPHA, _SELU_LAMBDA)(data), out, 'LeakyReLU')
     if act_type == "gelu":
-        return Gelu()(data)
+        return write_out(Gelu()(data), out, 'LeakyReLU')
     if act_type == "prelu":
         if not isinstance(gamma, NDArray):
             raise TypeError(f"operator LeakyReLU: act_type 'prelu' needs gamma, an NDArray of "
                             f"slopes, got {type(gamma).__name__}")
         _prelu_shape(data.shape, gamma.shape)
-        return PRelu(gamma.shape)(data, gamma)
+        return write_out(PRelu(gamma.shape)(data, gamma), out, 'LeakyReLU')
     if act_type == "rrelu":
         lower, upper = float(lower_bound), float(upper_bound)
         if lower > upper:
             raise ValueError(f"operator LeakyReLU: rrelu needs lower_bound <= upper_bound, "
                              f"got {lower} and {upper}")
         if not STATE.training:
-            return Leaky((lower + upper) / 2)(data)
+            return write_out(Leaky((lower + upper) / 2)(data), out, 'LeakyReLU')
         from ..random import uniform
         slopes = uniform(lower, upper, shape=data.shape, dtype=data.dtype, ctx=data.context)
-        return RRelu()(data, slopes)
+        return write_out(RRelu()(data, slopes), out, 'LeakyReLU')
     raise ValueError(f"operator LeakyReLU: unknown act_type {act_type!r}; expected one of "
                      f"{list(_LEAKY_TYPES)}")

@@ -5,11 +5,13 @@ Either operand may be a Python scalar (a constant with no gradient).
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy
 
 from ..ndarray import NDArray, _operand
 from ..operator import Operator
+from .checks import write_out
 from .broadcast import sum_to
 
 __all__ = ["add", "subtract", "multiply", "divide", "modulo", "power", "maximum", "minimum",
@@ -251,12 +253,12 @@ class Where(Operator):
 
 
 def _binary_function(op_class, doc):
-    def function(lhs, rhs):
+    def function(lhs, rhs, *, out: Optional[NDArray] = None) -> NDArray:
         a, b = _operand(lhs), _operand(rhs)
         if a is None or b is None or not (isinstance(a, NDArray) or isinstance(b, NDArray)):
             raise TypeError(f"operator {op_class.name}: expected NDArrays or scalars with at "
                             f"least one NDArray, got {type(lhs).__name__} and {type(rhs).__name__}")
-        return op_class()(a, b)
+        return write_out(op_class()(a, b), out, op_class.name)
     function.__name__ = op_class.name
     function.__doc__ = doc + "\n\nShapes broadcast as in NumPy; either side may be a scalar."
     return function
@@ -295,11 +297,11 @@ broadcast_lesser = lesser
 broadcast_lesser_equal = lesser_equal
 
 
-def negative(data: NDArray) -> NDArray:
+def negative(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """-data"""
-    return Negative()(data)
+    return write_out(Negative()(data), out, 'negative')
 
 
-def where(condition: NDArray, x, y) -> NDArray:
+def where(condition: NDArray, x, y, *, out: Optional[NDArray] = None) -> NDArray:
     """Elementwise ``x if condition else y``; ``x``/``y`` may be scalars. Differentiable in x, y."""
-    return Where()(condition, _operand(x), _operand(y))
+    return write_out(Where()(condition, _operand(x), _operand(y)), out, 'where')

@@ -1,11 +1,13 @@
 """Broadcasting and its adjoint: broadcast_to / broadcast_like / broadcast_axes and sum_to."""
 from __future__ import annotations
 
+from typing import Optional
+
 from typing import Sequence, Tuple
 
 from ..ndarray import NDArray
 from ..operator import Operator
-from .checks import axis_index
+from .checks import write_out, axis_index
 
 __all__ = ["broadcast_to", "broadcast_like", "broadcast_axes", "broadcast_axis", "sum_to"]
 
@@ -52,15 +54,15 @@ class SumTo(Operator):
         return BroadcastTo(self.in_shape)(gy)
 
 
-def sum_to(x: NDArray, shape: Sequence[int]) -> NDArray:
+def sum_to(x: NDArray, shape: Sequence[int], *, out: Optional[NDArray] = None) -> NDArray:
     """Sum ``x`` over broadcast axes so that it has ``shape``; ``x`` itself if it already has."""
     shape = tuple(shape)
     if x.shape == shape:
-        return x
-    return SumTo(shape)(x)
+        return write_out(x, out, 'sum_to')
+    return write_out(SumTo(shape)(x), out, 'sum_to')
 
 
-def broadcast_to(data: NDArray, shape: Sequence[int]) -> NDArray:
+def broadcast_to(data: NDArray, shape: Sequence[int], *, out: Optional[NDArray] = None) -> NDArray:
     """Broadcast ``data`` to ``shape``; a 0 in ``shape`` keeps that input dimension (MXNet)."""
     shape = tuple(int(s) for s in shape)
     lead = len(shape) - data.ndim
@@ -68,17 +70,18 @@ def broadcast_to(data: NDArray, shape: Sequence[int]) -> NDArray:
         raise ValueError(f"operator broadcast_to: target shape {shape} has fewer dimensions "
                          f"than the input {data.shape}")
     shape = tuple(data.shape[i - lead] if s == 0 and i >= lead else s for i, s in enumerate(shape))
-    return BroadcastTo(shape)(data)
+    return write_out(BroadcastTo(shape)(data), out, 'broadcast_to')
 
 
 def _as_tuple(value) -> tuple:
     return (value,) if isinstance(value, int) else tuple(value)
 
 
-def broadcast_like(lhs: NDArray, rhs: NDArray, lhs_axes=None, rhs_axes=None) -> NDArray:
+def broadcast_like(lhs: NDArray, rhs: NDArray, lhs_axes=None, rhs_axes=None,
+                   *, out: Optional[NDArray] = None) -> NDArray:
     """Broadcast ``lhs`` to the shape of ``rhs`` (optionally only on the given axes)."""
     if lhs_axes is None:
-        return BroadcastTo(rhs.shape)(lhs)
+        return write_out(BroadcastTo(rhs.shape)(lhs), out, 'broadcast_like')
     lhs_axes = tuple(axis_index(a, lhs.ndim, "broadcast_like") for a in _as_tuple(lhs_axes))
     rhs_axes = tuple(axis_index(a, rhs.ndim, "broadcast_like") for a in _as_tuple(rhs_axes))
     if len(lhs_axes) != len(rhs_axes):
@@ -87,10 +90,10 @@ def broadcast_like(lhs: NDArray, rhs: NDArray, lhs_axes=None, rhs_axes=None) -> 
     shape = list(lhs.shape)
     for la, ra in zip(lhs_axes, rhs_axes):
         shape[la] = rhs.shape[ra]
-    return BroadcastTo(tuple(shape))(lhs)
+    return write_out(BroadcastTo(tuple(shape))(lhs), out, 'broadcast_like')
 
 
-def broadcast_axes(data: NDArray, axis=(), size=()) -> NDArray:
+def broadcast_axes(data: NDArray, axis=(), size=(), *, out: Optional[NDArray] = None) -> NDArray:
     """Broadcast the size-1 ``axis`` (int or tuple) of ``data`` to ``size``."""
     axis = tuple(axis_index(a, data.ndim, "broadcast_axes") for a in _as_tuple(axis))
     size = _as_tuple(size)
@@ -100,7 +103,7 @@ def broadcast_axes(data: NDArray, axis=(), size=()) -> NDArray:
     shape = list(data.shape)
     for a, s in zip(axis, size):
         shape[a] = s
-    return BroadcastTo(tuple(shape))(data)
+    return write_out(BroadcastTo(tuple(shape))(data), out, 'broadcast_axes')
 
 
 broadcast_axis = broadcast_axes

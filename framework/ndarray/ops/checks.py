@@ -77,3 +77,16 @@ def on_data_device(function):
                 return function(data, *args, **kwargs)
         return function(data, *args, **kwargs)
     return wrapper
+
+
+def write_out(result: NDArray, out: Optional[NDArray], op: str) -> NDArray:
+    """MXNet's ``out=``: ``result``, or ``out`` after ``result`` is written into it
+    (an in-place write: the rules of ``NDArray._write`` apply)."""
+    if out is None:
+        return result
+    if not isinstance(out, NDArray):
+        raise TypeError(f"operator {op}: out must be an NDArray, got {type(out).__name__}")
+    if not isinstance(result, NDArray):
+        raise TypeError(f"operator {op}: out= needs a single result, and this call gives "
+                        f"{type(result).__name__}")
+    return out._write(result.astype(out.dtype, copy=False), op)

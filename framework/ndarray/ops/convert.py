@@ -1,12 +1,15 @@
 """Copies, casts, device moves and the ``*_like`` constructors."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy
 from numpy.typing import DTypeLike
 
 from ...context import Context, move
 from ..ndarray import NDArray
 from ..operator import Operator
+from .checks import write_out
 
 __all__ = ["zeros_like", "ones_like", "full_like", "identity", "copy", "cast", "stop_gradient"]
 
@@ -77,34 +80,34 @@ class _Like(Operator):
         return self.xp.full_like(x, self.value)
 
 
-def zeros_like(data: NDArray) -> NDArray:
+def zeros_like(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """An array of zeros with the shape, dtype and context of ``data``."""
-    return _Like(0)(data)
+    return write_out(_Like(0)(data), out, 'zeros_like')
 
 
-def ones_like(data: NDArray) -> NDArray:
+def ones_like(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """An array of ones with the shape, dtype and context of ``data``."""
-    return _Like(1)(data)
+    return write_out(_Like(1)(data), out, 'ones_like')
 
 
-def full_like(data: NDArray, fill_value) -> NDArray:
+def full_like(data: NDArray, fill_value, *, out: Optional[NDArray] = None) -> NDArray:
     """An array filled with ``fill_value``, shaped like ``data``."""
-    return _Like(fill_value)(data)
+    return write_out(_Like(fill_value)(data), out, 'full_like')
 
 
-def copy(data: NDArray) -> NDArray:
+def copy(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """A deep copy (differentiable)."""
-    return Copy()(data)
+    return write_out(Copy()(data), out, 'copy')
 
 
 identity = copy
 
 
-def cast(data: NDArray, dtype: DTypeLike) -> NDArray:
+def cast(data: NDArray, dtype: DTypeLike, *, out: Optional[NDArray] = None) -> NDArray:
     """``data`` converted to ``dtype``."""
-    return data.astype(dtype)
+    return write_out(data.astype(dtype), out, 'cast')
 
 
-def stop_gradient(data: NDArray) -> NDArray:
+def stop_gradient(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """``data`` unchanged, but treated as a constant by backward (alias ``BlockGrad``)."""
-    return StopGradient()(data)
+    return write_out(StopGradient()(data), out, 'stop_gradient')

@@ -20,10 +20,10 @@ from typing import Any, List, Optional, Tuple
 import numpy
 from numpy.typing import DTypeLike
 
-from ...autograd.state import STATE
+from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
-from .checks import axis_index, on_data_device
+from .checks import write_out, axis_index, on_data_device
 from .broadcast import sum_to
 from .convert import Cast
 from .shape import Reshape
@@ -237,7 +237,7 @@ class SetItem(Operator):
 
 
 @on_data_device
-def getitem(data: NDArray, key: Index) -> NDArray:
+def getitem(data: NDArray, key: Index, *, out: Optional[NDArray] = None) -> NDArray:
     """``data[key]`` with NumPy's rules (``NDArray.__getitem__``); differentiable.
 
     Basic keys (ints, slices with any step, None, Ellipsis) give a view sharing
@@ -246,10 +246,10 @@ def getitem(data: NDArray, key: Index) -> NDArray:
     repeated indices.
     """
     raw_key, basic = parse_key(data, key)
-    out = GetItem(raw_key, basic, "getitem", key)(data)
-    if out.ndim == 0 and data.ndim > 0:
-        out = Reshape((1,))(out)        # MXNet 1.x has no 0-d arrays: x[i] of a vector is (1,)
-    return out
+    result = GetItem(raw_key, basic, "getitem", key)(data)
+    if result.ndim == 0 and data.ndim > 0:
+        result = Reshape((1,))(result)        # MXNet 1.x has no 0-d arrays: x[i] of a vector is (1,)
+    return write_out(result, out, 'getitem')
 
 
 def _selection_shape(data: NDArray, raw_key: tuple, key) -> Tuple[int, ...]:
@@ -260,7 +260,7 @@ def _selection_shape(data: NDArray, raw_key: tuple, key) -> Tuple[int, ...]:
 
 
 @on_data_device
-def setitem(data: NDArray, key: Index, value) -> None:
+def setitem(data: NDArray, key: Index, value, *, out: Optional[NDArray] = None) -> None:
     """``data[key] = value`` (``NDArray.__setitem__``): an in-place write.
 
     ``value`` is a scalar, an NDArray (broadcast to the selection) or anything
@@ -335,7 +335,8 @@ def _fix_mode(idx, size: int, mode: str, where: str, xp):
 
 
 @on_data_device
-def take(a: NDArray, indices, axis: int = 0, mode: str = "clip") -> NDArray:
+def take(a: NDArray, indices, axis: int = 0, mode: str = "clip",
+         *, out: Optional[NDArray] = None) -> NDArray:
     """Pick slices of ``a`` along ``axis`` at ``indices``.
 
     Output shape: a.shape[:axis] + indices.shape + a.shape[axis+1:]. Indices
@@ -353,13 +354,13 @@ def take(a: NDArray, indices, axis: int = 0, mode: str = "clip") -> NDArray:
         raise IndexError(f"operator take: cannot take from an empty axis {axis} of shape {a.shape}")
     idx = _fix_mode(idx, size, mode, "take", a._ctx.xp)
     key = (slice(None),) * axis + (idx,)
-    return GetItem(key, False, "take")(a)
+    return write_out(GetItem(key, False, "take")(a), out, 'take')
 
 
 @on_data_device
-def batch_take(a: NDArray, indices) -> NDArray:
+def batch_take(a: NDArray, indices, *, out: Optional[NDArray] = None) -> NDArray:
     """a[i, indices[i]] for each row i of a 2-D ``a``; out-of-range indices are clipped."""
-    return pick(a, indices, axis=1)
+    return write_out(pick(a, indices, axis=1), out, 'batch_take')
 
 
 def _grid(xp, shape: Tuple[int, ...], axis: int, idx, keepdims: bool = True) -> tuple:
@@ -382,7 +383,7 @@ def _grid(xp, shape: Tuple[int, ...], axis: int, idx, keepdims: bool = True) -> 
 
 @on_data_device
 def pick(data: NDArray, index, axis: int = -1, keepdims: bool = False,
-         mode: str = "clip") -> NDArray:
+         mode: str = "clip", *, out: Optional[NDArray] = None) -> NDArray:
     """data[..., index[...], ...] along ``axis``: one element per position of the other axes.
 
     data: (d0, .., d_axis, .., dn); index: data's shape without ``axis`` (or
@@ -406,7 +407,8 @@ def pick(data: NDArray, index, axis: int = -1, keepdims: bool = False,
     idx = _fix_mode(idx, data.shape[axis], mode, "pick", data._ctx.xp)
     if not keepdims:
         idx = idx.reshape(reduced)
-    return GetItem(_grid(data._ctx.xp, data.shape, axis, idx, keepdims), False, "pick")(data)
+    result = GetItem(_grid(data._ctx.xp, data.shape, axis, idx, keepdims), False, "pick")(data)
+    return write_out(result, out, 'pick')
 
 
 # ----------------------------------------------------------------- one_hot
@@ -428,7 +430,7 @@ class OneHot(Operator):
 
 @on_data_device
 def one_hot(indices: NDArray, depth: int, on_value: float = 1.0, off_value: float = 0.0,
-            dtype: DTypeLike = "float32") -> NDArray:
+            dtype: DTypeLike = "float32", *, out: Optional[NDArray] = None) -> NDArray:
     """One-hot rows: indices (..) -> (.., depth).
 
     Out-of-range indices give rows of ``off_value`` only. Not differentiable.
@@ -438,7 +440,8 @@ def one_hot(indices: NDArray, depth: int, on_value: float = 1.0, off_value: floa
                         f"{type(indices).__name__}")
     if not isinstance(depth, numbers.Integral) or depth < 0:
         raise ValueError(f"operator one_hot: depth must be a non-negative int, got {depth!r}")
-    return OneHot(int(depth), on_value, off_value, numpy.dtype(dtype))(indices)
+    result = OneHot(int(depth), on_value, off_value, numpy.dtype(dtype))(indices)
+    return write_out(result, out, 'one_hot')
 
 
 # ------------------------------------------------------------------ ordering
@@ -487,7 +490,7 @@ def _take_first(idx, k: int, axis: int):
 
 @on_data_device
 def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "indices",
-         is_ascend: bool = False, dtype: DTypeLike = "float32"):
+         is_ascend: bool = False, dtype: DTypeLike = "float32", *, out: Optional[NDArray] = None):
     """The k largest (smallest if ``is_ascend``) elements along ``axis``, sorted.
 
     ``ret_typ``: 'indices' (default; ``dtype`` float32), 'value', 'both'
@@ -513,24 +516,28 @@ def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "in
         xp = data._ctx.xp
         mask = xp.zeros(data.shape, dtype=data._data.dtype)
         mask[_grid(xp, tuple(idx.shape), axis, idx)] = 1
-        return _Constant(mask.reshape(in_shape), mask.dtype, "topk")(data)   # axis=None too
+        # axis=None too
+        result = _Constant(mask.reshape(in_shape), mask.dtype, "topk")(data)
+        return write_out(result, out, 'topk')
     indices = _Constant(idx, numpy.dtype(dtype), "topk")(data)
     if ret_typ == "indices":
-        return indices
+        return write_out(indices, out, 'topk')
     values = _gather(data, idx, axis, "topk")
-    return values if ret_typ == "value" else [values, indices]
+    return write_out(values if ret_typ == "value" else [values, indices], out, 'topk')
 
 
 @on_data_device
-def sort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True) -> NDArray:
+def sort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True,
+         *, out: Optional[NDArray] = None) -> NDArray:
     """``data`` sorted along ``axis`` (flattened when None); differentiable (a gather)."""
     data, axis = _ordering(data, axis, "sort")
-    return _gather(data, _order(data, axis, is_ascend), axis, "sort")
+    return write_out(_gather(data, _order(data, axis, is_ascend), axis, "sort"), out, 'sort')
 
 
 @on_data_device
 def argsort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True,
-            dtype: DTypeLike = "float32") -> NDArray:
+            dtype: DTypeLike = "float32", *, out: Optional[NDArray] = None) -> NDArray:
     """Indices that sort ``data`` along ``axis``, as ``dtype`` (float32 as in MXNet)."""
     data, axis = _ordering(data, axis, "argsort")
-    return _Constant(_order(data, axis, is_ascend), numpy.dtype(dtype), "argsort")(data)
+    result = _Constant(_order(data, axis, is_ascend), numpy.dtype(dtype), "argsort")(data)
+    return write_out(result, out, 'argsort')

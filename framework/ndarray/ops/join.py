@@ -7,7 +7,7 @@ import numpy
 
 from ..ndarray import NDArray
 from ..operator import Operator
-from .checks import along_axis, axis_index, check_array, is_int
+from .checks import write_out, along_axis, axis_index, check_array, is_int
 from .slicing import Slice
 
 __all__ = ["concat", "concatenate", "stack", "split"]
@@ -97,7 +97,8 @@ def _check_num_args(num_args, n: int, op: str) -> None:
         raise ValueError(f"operator {op}: num_args={num_args} but {n} arrays were given")
 
 
-def concat(*data: NDArray, dim: int = 1, num_args: Optional[int] = None) -> NDArray:
+def concat(*data: NDArray, dim: int = 1, num_args: Optional[int] = None,
+           out: Optional[NDArray] = None) -> NDArray:
     """Join arrays along axis ``dim``; the other dimensions must match.
 
     (2, 3) and (2, 5) with dim=1 -> (2, 8). Each input gets its gradient.
@@ -111,18 +112,20 @@ def concat(*data: NDArray, dim: int = 1, num_args: Optional[int] = None) -> NDAr
                                        if k != axis):
             raise ValueError(f"operator concat: input {i} has shape {x.shape}, which does not "
                              f"match input 0 of shape {first.shape} outside dimension {axis}")
-    return Concat(axis)(*data)
+    return write_out(Concat(axis)(*data), out, 'concat')
 
 
-def concatenate(arrays: Sequence[NDArray], axis: int = 0, always_copy: bool = True) -> NDArray:
+def concatenate(arrays: Sequence[NDArray], axis: int = 0, always_copy: bool = True,
+                *, out: Optional[NDArray] = None) -> NDArray:
     """Join a list of arrays along ``axis`` (MXNet's older ``nd.concatenate``)."""
     arrays = list(arrays)
     if len(arrays) == 1 and not always_copy:
-        return arrays[0]
-    return concat(*arrays, dim=axis)
+        return write_out(arrays[0], out, 'concatenate')
+    return write_out(concat(*arrays, dim=axis), out, 'concatenate')
 
 
-def stack(*data: NDArray, axis: int = 0, num_args: Optional[int] = None) -> NDArray:
+def stack(*data: NDArray, axis: int = 0, num_args: Optional[int] = None,
+          out: Optional[NDArray] = None) -> NDArray:
     """Join arrays of one shape along a new ``axis``: three (2, 3) -> (3, 2, 3) at axis 0."""
     data = _inputs(data, "stack")
     _check_num_args(num_args, len(data), "stack")
@@ -132,11 +135,12 @@ def stack(*data: NDArray, axis: int = 0, num_args: Optional[int] = None) -> NDAr
         if x.shape != first.shape:
             raise ValueError(f"operator stack: input {i} has shape {x.shape}, input 0 has shape "
                              f"{first.shape}; all inputs must have the same shape")
-    return Stack(axis)(*data)
+    return write_out(Stack(axis)(*data), out, 'stack')
 
 
 def split(data: NDArray, num_outputs: int, axis: int = 1,
-          squeeze_axis: bool = False) -> Union[NDArray, List[NDArray]]:
+          squeeze_axis: bool = False,
+          *, out: Optional[NDArray] = None) -> Union[NDArray, List[NDArray]]:
     """Split ``data`` into ``num_outputs`` equal parts along ``axis`` (views).
 
     (4, 6), 3, axis=1 -> three (4, 2); with ``squeeze_axis`` the axis (then of
@@ -154,6 +158,6 @@ def split(data: NDArray, num_outputs: int, axis: int = 1,
         raise ValueError(f"operator split: squeeze_axis needs num_outputs ({num_outputs}) equal "
                          f"to the size {dim} of axis {axis} (shape {data.shape})")
     outs = Split(int(num_outputs), axis, bool(squeeze_axis))(data)
-    return outs[0] if num_outputs == 1 else list(outs)
+    return write_out(outs[0] if num_outputs == 1 else list(outs), out, 'split')
 
 

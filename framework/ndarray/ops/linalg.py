@@ -7,10 +7,13 @@ to any order. ``dot`` on N-D arrays reshapes to matrices first (as MXNet does).
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from typing import Tuple
 
 from ..ndarray import NDArray
 from ..operator import Operator
+from .checks import write_out
 from .shape import Reshape, SwapAxes
 
 __all__ = ["dot", "batch_dot", "linalg_gemm", "linalg_gemm2"]
@@ -77,7 +80,7 @@ def _prod(dims) -> int:
 
 
 def dot(lhs: NDArray, rhs: NDArray, transpose_a: bool = False, transpose_b: bool = False,
-        forward_stype=None) -> NDArray:
+        forward_stype=None, *, out: Optional[NDArray] = None) -> NDArray:
     """Dot product as in MXNet.
 
     1-D . 1-D: the inner product, shape (1,) as in MXNet 1.x. 2-D: the matrix product
@@ -92,13 +95,15 @@ def dot(lhs: NDArray, rhs: NDArray, transpose_a: bool = False, transpose_b: bool
         raise ValueError(f"operator dot: shapes {ls} and {rs}: both inputs need at least one "
                          f"dimension")
     if lhs.ndim == 2 and rhs.ndim == 2:
-        return MatMul(transpose_a, transpose_b, "dot")(lhs, rhs)
+        return write_out(MatMul(transpose_a, transpose_b, "dot")(lhs, rhs), out, 'dot')
     if lhs.ndim == 1 and rhs.ndim == 1:
         if ls != rs:
             raise ValueError(f"operator dot: shapes {ls} and {rs} do not align: "
                              f"{ls[0]} != {rs[0]}")
-        out = MatMul(False, False, "dot")(Reshape((1, ls[0]))(lhs), Reshape((rs[0], 1))(rhs))
-        return Reshape((1,))(out)       # MXNet 1.x: shape (1,), no 0-d arrays
+        result = MatMul(False, False, "dot")(Reshape((1, ls[0]))(lhs), Reshape((rs[0], 1))(rhs))
+        # MXNet 1.x: shape (1,), no 0-d arrays
+        result = Reshape((1,))(result)
+        return write_out(result, out, 'dot')
     # N-D: view each side as a matrix, as MXNet does, then reshape the product
     if transpose_a:
         k_l, l_rest = ls[0], ls[1:]
@@ -115,12 +120,12 @@ def dot(lhs: NDArray, rhs: NDArray, transpose_a: bool = False, transpose_b: bool
     if k_l != k_r:
         raise ValueError(f"operator dot: shapes {ls} and {rs}{_flags(transpose_a, transpose_b)} "
                          f"do not align: {k_l} != {k_r}")
-    out = MatMul(transpose_a, transpose_b, "dot")(a2, b2)
-    return Reshape(tuple(l_rest) + tuple(r_rest))(out)
+    result = MatMul(transpose_a, transpose_b, "dot")(a2, b2)
+    return write_out(Reshape(tuple(l_rest) + tuple(r_rest))(result), out, 'dot')
 
 
 def batch_dot(lhs: NDArray, rhs: NDArray, transpose_a: bool = False, transpose_b: bool = False,
-              forward_stype=None) -> NDArray:
+              forward_stype=None, *, out: Optional[NDArray] = None) -> NDArray:
     """Batched matrix product of 3-D arrays: (B, m, k) . (B, k, n) -> (B, m, n).
 
     ``transpose_a``/``transpose_b`` transpose the last two axes of each batch item.
@@ -129,7 +134,7 @@ def batch_dot(lhs: NDArray, rhs: NDArray, transpose_a: bool = False, transpose_b
     if lhs.ndim != 3 or rhs.ndim != 3:
         raise ValueError(f"operator batch_dot: shapes {lhs.shape} and {rhs.shape}: both inputs "
                          f"must be 3-D (batch, rows, columns)")
-    return MatMul(transpose_a, transpose_b, "batch_dot")(lhs, rhs)
+    return write_out(MatMul(transpose_a, transpose_b, "batch_dot")(lhs, rhs), out, 'batch_dot')
 
 
 def _matrix_axes(name: str, shapes: Tuple[Tuple[int, ...], ...], axis: int) -> int:
@@ -159,7 +164,7 @@ def _gemm_product(name, A, B, transpose_a, transpose_b, alpha, axis, extra=()):
 
 
 def linalg_gemm2(A: NDArray, B: NDArray, transpose_a: bool = False, transpose_b: bool = False,
-                 alpha: float = 1.0, axis: int = -2) -> NDArray:
+                 alpha: float = 1.0, axis: int = -2, *, out: Optional[NDArray] = None) -> NDArray:
     """``alpha * op(A) . op(B)``, batched over the leading dimensions (MXNet's linalg.gemm2).
 
     A: (..., m, k), B: (..., k, n) -> (..., m, n). ``axis`` names the row axis
@@ -167,24 +172,24 @@ def linalg_gemm2(A: NDArray, B: NDArray, transpose_a: bool = False, transpose_b:
     swapping it with axis -2 before and after the product.
     """
     _check_arrays("linalg_gemm2", A=A, B=B)
-    out, axis, last = _gemm_product("linalg_gemm2", A, B, transpose_a, transpose_b, alpha, axis)
-    return SwapAxes(axis, last)(out) if axis != last else out
+    result, axis, last = _gemm_product("linalg_gemm2", A, B, transpose_a, transpose_b, alpha, axis)
+    return write_out(SwapAxes(axis, last)(result) if axis != last else result, out, 'linalg_gemm2')
 
 
 def linalg_gemm(A: NDArray, B: NDArray, C: NDArray, transpose_a: bool = False,
                 transpose_b: bool = False, alpha: float = 1.0, beta: float = 1.0,
-                axis: int = -2) -> NDArray:
+                axis: int = -2, *, out: Optional[NDArray] = None) -> NDArray:
     """``alpha * op(A) . op(B) + beta * C``, batched over the leading dimensions.
 
     A: (..., m, k), B: (..., k, n), C: (..., m, n) -> (..., m, n); ``axis`` as in gemm2.
     """
     _check_arrays("linalg_gemm", A=A, B=B, C=C)
-    out, axis, last = _gemm_product("linalg_gemm", A, B, transpose_a, transpose_b, alpha, axis,
+    result, axis, last = _gemm_product("linalg_gemm", A, B, transpose_a, transpose_b, alpha, axis,
                                     extra=(C.shape,))
     if axis != last:
-        out = SwapAxes(axis, last)(out)
-    if out.shape != C.shape:
+        result = SwapAxes(axis, last)(result)
+    if result.shape != C.shape:
         raise ValueError(f"operator linalg_gemm: C has shape {C.shape}, but op(A) . op(B) of A "
                          f"{A.shape} and B {B.shape}{_flags(transpose_a, transpose_b)} has shape "
-                         f"{out.shape}")
-    return out + (C * beta if beta != 1.0 else C)
+                         f"{result.shape}")
+    return write_out(result + (C * beta if beta != 1.0 else C), out, 'linalg_gemm')

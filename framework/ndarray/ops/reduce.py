@@ -15,10 +15,10 @@ from typing import Optional, Tuple
 import numpy
 from numpy.typing import DTypeLike
 
-from ...autograd.state import STATE
+from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
-from .checks import Axis, check_array, normalize_axes
+from .checks import write_out, Axis, check_array, normalize_axes
 from .broadcast import BroadcastTo
 from .shape import Reshape
 
@@ -239,57 +239,64 @@ class ArgMin(_ArgExtreme):
     name, function = "argmin", "argmin"
 
 
-def sum(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+def sum(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False,
+        *, out: Optional[NDArray] = None) -> NDArray:
     """Sum over ``axis`` (all axes if None; the others if ``exclude``).
 
     (d0, ..., dn) -> the shape without the reduced axes (kept as 1 with ``keepdims``).
     """
     check_array(data, "sum")
-    return Sum(axis, keepdims, exclude)(data)
+    return write_out(Sum(axis, keepdims, exclude)(data), out, 'sum')
 
 
-def mean(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+def mean(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False,
+         *, out: Optional[NDArray] = None) -> NDArray:
     """Arithmetic mean over ``axis``; shapes as in :func:`sum`."""
     check_array(data, "mean")
-    return Mean(axis, keepdims, exclude)(data)
+    return write_out(Mean(axis, keepdims, exclude)(data), out, 'mean')
 
 
-def max(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+def max(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False,
+        *, out: Optional[NDArray] = None) -> NDArray:
     """Maximum over ``axis``; shapes as in :func:`sum`. Ties share the gradient evenly."""
     check_array(data, "max")
-    return Max(axis, keepdims, exclude)(data)
+    return write_out(Max(axis, keepdims, exclude)(data), out, 'max')
 
 
-def min(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+def min(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False,
+        *, out: Optional[NDArray] = None) -> NDArray:
     """Minimum over ``axis``; shapes as in :func:`sum`. Ties share the gradient evenly."""
     check_array(data, "min")
-    return Min(axis, keepdims, exclude)(data)
+    return write_out(Min(axis, keepdims, exclude)(data), out, 'min')
 
 
-def prod(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+def prod(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False,
+         *, out: Optional[NDArray] = None) -> NDArray:
     """Product over ``axis``; shapes as in :func:`sum`.
 
     The gradient is exact with zeros in the input; second and higher derivatives
     are available where the input has no zeros (see ``Prod``).
     """
     check_array(data, "prod")
-    return Prod(axis, keepdims, exclude)(data)
+    return write_out(Prod(axis, keepdims, exclude)(data), out, 'prod')
 
 
-def nansum(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+def nansum(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False,
+           *, out: Optional[NDArray] = None) -> NDArray:
     """Sum over ``axis`` treating NaN as 0; NaN positions get a zero gradient."""
     check_array(data, "nansum")
-    return Sum(axis, keepdims, exclude)(_NanTo("nansum", 0)(data))
+    return write_out(Sum(axis, keepdims, exclude)(_NanTo("nansum", 0)(data)), out, 'nansum')
 
 
-def nanprod(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+def nanprod(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False,
+            *, out: Optional[NDArray] = None) -> NDArray:
     """Product over ``axis`` treating NaN as 1; NaN positions get a zero gradient."""
     check_array(data, "nanprod")
-    return Prod(axis, keepdims, exclude)(_NanTo("nanprod", 1)(data))
+    return write_out(Prod(axis, keepdims, exclude)(_NanTo("nanprod", 1)(data)), out, 'nanprod')
 
 
 def norm(data: NDArray, ord: int = 2, axis: Axis = None, out_dtype: DTypeLike = None,
-         keepdims: bool = False) -> NDArray:
+         keepdims: bool = False, *, out: Optional[NDArray] = None) -> NDArray:
     """Elementwise L1 (``ord=1``) or L2 (``ord=2``) norm over ``axis`` (all axes if None).
 
     (d0, ..., dn) -> the shape without the reduced axes. The L2 gradient at an
@@ -298,8 +305,8 @@ def norm(data: NDArray, ord: int = 2, axis: Axis = None, out_dtype: DTypeLike = 
     check_array(data, "norm")
     if ord not in (1, 2):
         raise ValueError(f"operator norm: ord must be 1 or 2, got {ord!r}")
-    out = Norm(ord, axis, keepdims)(data)
-    return out if out_dtype is None else out.astype(out_dtype)
+    result = Norm(ord, axis, keepdims)(data)
+    return write_out(result if out_dtype is None else result.astype(out_dtype), out, 'norm')
 
 
 def _arg(op_class, data, axis, keepdims):
@@ -309,22 +316,24 @@ def _arg(op_class, data, axis, keepdims):
     return op_class(axis, keepdims)(data)
 
 
-def argmax(data: NDArray, axis: Optional[int] = None, keepdims: bool = False) -> NDArray:
+def argmax(data: NDArray, axis: Optional[int] = None, keepdims: bool = False,
+           *, out: Optional[NDArray] = None) -> NDArray:
     """Indices (float32) of the maxima along ``axis`` (of the flattened array if None).
 
     (d0, ..., dn) -> the shape without ``axis``; no gradient.
     """
-    return _arg(ArgMax, data, axis, keepdims)
+    return write_out(_arg(ArgMax, data, axis, keepdims), out, 'argmax')
 
 
-def argmin(data: NDArray, axis: Optional[int] = None, keepdims: bool = False) -> NDArray:
+def argmin(data: NDArray, axis: Optional[int] = None, keepdims: bool = False,
+           *, out: Optional[NDArray] = None) -> NDArray:
     """Indices (float32) of the minima along ``axis`` (of the flattened array if None)."""
-    return _arg(ArgMin, data, axis, keepdims)
+    return write_out(_arg(ArgMin, data, axis, keepdims), out, 'argmin')
 
 
-def argmax_channel(data: NDArray) -> NDArray:
+def argmax_channel(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Indices (float32) of the maxima along the last axis: (..., C) -> (...)."""
-    return _arg(ArgMax, data, -1, False)
+    return write_out(_arg(ArgMax, data, -1, False), out, 'argmax_channel')
 
 
 sum_axis = sum

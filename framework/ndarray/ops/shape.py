@@ -13,7 +13,7 @@ import numpy
 
 from ..ndarray import NDArray
 from ..operator import Operator
-from .checks import axis_index, check_array, int_tuple, is_int
+from .checks import write_out, axis_index, check_array, int_tuple, is_int
 
 
 __all__ = ["reshape", "reshape_like", "transpose", "swapaxes", "expand_dims", "squeeze",
@@ -133,7 +133,8 @@ def infer_reshape(spec: Sequence[int], shape: Tuple[int, ...], reverse: bool = F
     return tuple(out)
 
 
-def reshape(data: NDArray, *shape, reverse: bool = False, **kwargs) -> NDArray:
+def reshape(data: NDArray, *shape, reverse: bool = False,
+            out: Optional[NDArray] = None, **kwargs) -> NDArray:
     """``data`` with a new shape (a view), with MXNet's special values in ``shape``.
 
     ``shape`` is a tuple, or ints given separately (``x.reshape(2, -1)``). Values:
@@ -154,12 +155,12 @@ def reshape(data: NDArray, *shape, reverse: bool = False, **kwargs) -> NDArray:
     if shape is None:
         raise TypeError("operator reshape: a target shape is required")
     spec = int_tuple(shape, "reshape", "shape values")
-    return Reshape(infer_reshape(spec, data.shape, reverse))(data)
+    return write_out(Reshape(infer_reshape(spec, data.shape, reverse))(data), out, 'reshape')
 
 
 def reshape_like(lhs: NDArray, rhs: NDArray, lhs_begin: Optional[int] = None,
                  lhs_end: Optional[int] = None, rhs_begin: Optional[int] = None,
-                 rhs_end: Optional[int] = None) -> NDArray:
+                 rhs_end: Optional[int] = None, *, out: Optional[NDArray] = None) -> NDArray:
     """``lhs`` reshaped to the shape of ``rhs`` (a view); only ``lhs`` gets a gradient.
 
     With the begin/end arguments, dimensions [lhs_begin, lhs_end) of ``lhs`` are
@@ -176,17 +177,18 @@ def reshape_like(lhs: NDArray, rhs: NDArray, lhs_begin: Optional[int] = None,
     if math.prod(target) != lhs.size:
         raise ValueError(f"operator reshape_like: cannot reshape lhs of shape {lhs.shape} "
                          f"({lhs.size} elements) into {target} taken from rhs of shape {rhs.shape}")
-    return Reshape(target)(lhs)
+    return write_out(Reshape(target)(lhs), out, 'reshape_like')
 
 
-def expand_dims(data: NDArray, axis: int) -> NDArray:
+def expand_dims(data: NDArray, axis: int, *, out: Optional[NDArray] = None) -> NDArray:
     """Insert an axis of size 1 at ``axis`` (in [-ndim-1, ndim]): (2, 3), axis=1 -> (2, 1, 3)."""
     check_array(data, "expand_dims")
     axis = axis_index(axis, data.ndim, "expand_dims", extra=1)
-    return ExpandDims(data.shape[:axis] + (1,) + data.shape[axis:])(data)
+    result = ExpandDims(data.shape[:axis] + (1,) + data.shape[axis:])(data)
+    return write_out(result, out, 'expand_dims')
 
 
-def squeeze(data: NDArray, axis=None) -> NDArray:
+def squeeze(data: NDArray, axis=None, *, out: Optional[NDArray] = None) -> NDArray:
     """Remove axes of size 1 (all, or those in ``axis``): (1, 3, 1) -> (3,).
 
     As in MXNet, at least one dimension is kept: (1, 1) -> (1,).
@@ -203,15 +205,15 @@ def squeeze(data: NDArray, axis=None) -> NDArray:
     shape = tuple(d for i, d in enumerate(data.shape) if i not in axes)
     if not shape and data.ndim:
         shape = (1,)
-    return Squeeze(shape)(data)
+    return write_out(Squeeze(shape)(data), out, 'squeeze')
 
 
-def flatten(data: NDArray) -> NDArray:
+def flatten(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Collapse all but the first axis: (d1, d2, ..., dk) -> (d1, d2*...*dk)."""
     check_array(data, "flatten")
     if data.ndim == 0:
-        return Flatten((1, 1))(data)
-    return Flatten((data.shape[0], math.prod(data.shape[1:])))(data)
+        return write_out(Flatten((1, 1))(data), out, 'flatten')
+    return write_out(Flatten((data.shape[0], math.prod(data.shape[1:])))(data), out, 'flatten')
 
 
 # ---------------------------------------------------------------- transpose
@@ -245,7 +247,7 @@ class SwapAxes(Operator):
         return SwapAxes(self.dim1, self.dim2)(gy)
 
 
-def transpose(data: NDArray, axes=None, *more: int) -> NDArray:
+def transpose(data: NDArray, axes=None, *more: int, out: Optional[NDArray] = None) -> NDArray:
     """Permute the axes (reverse them when ``axes`` is None or ()): (2, 3, 4) -> (4, 3, 2)."""
     check_array(data, "transpose")
     if more:
@@ -257,17 +259,20 @@ def transpose(data: NDArray, axes=None, *more: int) -> NDArray:
     if sorted(perm) != list(range(data.ndim)):
         raise ValueError(f"operator transpose: axes {axes} are not a permutation of the "
                          f"{data.ndim} axes of an array of shape {data.shape}")
-    return Transpose(perm)(data)
+    return write_out(Transpose(perm)(data), out, 'transpose')
 
 
-def swapaxes(data: NDArray, dim1: int = 0, dim2: int = 0) -> NDArray:
+def swapaxes(data: NDArray, dim1: int = 0, dim2: int = 0,
+             *, out: Optional[NDArray] = None) -> NDArray:
     """Interchange axes ``dim1`` and ``dim2``: (2, 3, 4), 0, 2 -> (4, 3, 2)."""
     check_array(data, "swapaxes")
-    return SwapAxes(axis_index(dim1, data.ndim, "swapaxes"), axis_index(dim2, data.ndim, "swapaxes"))(data)
+    axes = axis_index(dim1, data.ndim, "swapaxes"), axis_index(dim2, data.ndim, "swapaxes")
+    result = SwapAxes(*axes)(data)
+    return write_out(result, out, 'swapaxes')
 
 
 # ------------------------------------------------------ depth <-> space
-def depth_to_space(data: NDArray, block_size: int) -> NDArray:
+def depth_to_space(data: NDArray, block_size: int, *, out: Optional[NDArray] = None) -> NDArray:
     """(N, C, H, W) -> (N, C / b^2, H * b, W * b): depth moved into b x b spatial blocks."""
     check_array(data, "depth_to_space")
     if data.ndim != 4 or data.shape[1] % (block_size * block_size):
@@ -277,10 +282,10 @@ def depth_to_space(data: NDArray, block_size: int) -> NDArray:
     b = block_size
     x = reshape(data, (n, b, b, c // (b * b), h, w))
     x = transpose(x, (0, 3, 4, 1, 5, 2))
-    return reshape(x, (n, c // (b * b), h * b, w * b))
+    return write_out(reshape(x, (n, c // (b * b), h * b, w * b)), out, 'depth_to_space')
 
 
-def space_to_depth(data: NDArray, block_size: int) -> NDArray:
+def space_to_depth(data: NDArray, block_size: int, *, out: Optional[NDArray] = None) -> NDArray:
     """(N, C, H, W) -> (N, C * b^2, H / b, W / b): b x b spatial blocks moved into depth."""
     check_array(data, "space_to_depth")
     b = block_size
@@ -290,4 +295,4 @@ def space_to_depth(data: NDArray, block_size: int) -> NDArray:
     n, c, h, w = data.shape
     x = reshape(data, (n, c, h // b, b, w // b, b))
     x = transpose(x, (0, 3, 5, 1, 2, 4))
-    return reshape(x, (n, c * b * b, h // b, w // b))
+    return write_out(reshape(x, (n, c * b * b, h // b, w // b)), out, 'space_to_depth')

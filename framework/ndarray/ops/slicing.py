@@ -12,7 +12,7 @@ from typing import Optional, Tuple
 
 from ..ndarray import NDArray
 from ..operator import Operator
-from .checks import along_axis, axis_index, check_array, int_tuple, is_int
+from .checks import write_out, along_axis, axis_index, check_array, int_tuple, is_int
 
 __all__ = ["slice", "slice_axis", "slice_like", "pad", "diag"]
 
@@ -60,7 +60,7 @@ def _bound(v, what: str):
     raise TypeError(f"operator slice: {what} entries must be ints or None, got {v!r}")
 
 
-def slice(data: NDArray, begin, end, step=None) -> NDArray:
+def slice(data: NDArray, begin, end, step=None, *, out: Optional[NDArray] = None) -> NDArray:
     """``data[b0:e0:s0, b1:e1:s1, ...]`` for the first len(begin) axes (a view).
 
     ``begin``/``end``/``step`` are tuples of ints or None (None takes the
@@ -83,10 +83,11 @@ def slice(data: NDArray, begin, end, step=None) -> NDArray:
         if s == 0:
             raise ValueError(f"operator slice: step cannot be 0 (axis {k})")
         key.append(_slice(_bound(b, "begin"), _bound(e, "end"), s))
-    return Slice(tuple(key), "slice")(data)
+    return write_out(Slice(tuple(key), "slice")(data), out, 'slice')
 
 
-def slice_axis(data: NDArray, axis: int, begin: int, end: Optional[int]) -> NDArray:
+def slice_axis(data: NDArray, axis: int, begin: int, end: Optional[int],
+               *, out: Optional[NDArray] = None) -> NDArray:
     """``data`` sliced along ``axis`` from ``begin`` to ``end`` (None: to the end); a view."""
     check_array(data, "slice_axis")
     axis = axis_index(axis, data.ndim, "slice_axis")
@@ -97,10 +98,11 @@ def slice_axis(data: NDArray, axis: int, begin: int, end: Optional[int]) -> NDAr
     if b is None or not 0 <= b < e <= dim:
         raise ValueError(f"operator slice_axis: begin={begin}, end={end} do not select a "
                          f"non-empty range of axis {axis} of size {dim} (shape {data.shape})")
-    return Slice(along_axis(axis, _slice(b, e)), "slice_axis")(data)
+    return write_out(Slice(along_axis(axis, _slice(b, e)), "slice_axis")(data), out, 'slice_axis')
 
 
-def slice_like(data: NDArray, shape_like: NDArray, axes=()) -> NDArray:
+def slice_like(data: NDArray, shape_like: NDArray, axes=(),
+               *, out: Optional[NDArray] = None) -> NDArray:
     """``data`` cut, from index 0, to the size of ``shape_like`` on ``axes`` (all if empty)."""
     check_array(data, "slice_like")
     check_array(shape_like, "slice_like")
@@ -118,7 +120,7 @@ def slice_like(data: NDArray, shape_like: NDArray, axes=()) -> NDArray:
             raise ValueError(f"operator slice_like: axis {a} of shape_like {shape_like.shape} is "
                              f"longer than that of data {data.shape}")
         key[ad] = _slice(0, shape_like.shape[al])
-    return Slice(tuple(key), "slice_like")(data)
+    return write_out(Slice(tuple(key), "slice_like")(data), out, 'slice_like')
 
 
 # --------------------------------------------------------------------- pad
@@ -181,7 +183,8 @@ class PadGrad(Operator):
         return Pad(self.mode, self.pairs, 0)(gg)
 
 
-def pad(data: NDArray, mode: str = "constant", pad_width=(), constant_value: float = 0) -> NDArray:
+def pad(data: NDArray, mode: str = "constant", pad_width=(), constant_value: float = 0,
+        *, out: Optional[NDArray] = None) -> NDArray:
     """Pad ``data`` with MXNet's flat ``pad_width`` (before_0, after_0, before_1, after_1, ...).
 
     ``mode`` is 'constant' (fill ``constant_value``), 'edge' (repeat the border
@@ -206,7 +209,7 @@ def pad(data: NDArray, mode: str = "constant", pad_width=(), constant_value: flo
                              f"must be smaller than its size {dim} (shape {data.shape})")
         if mode == "edge" and (before or after) and dim == 0:
             raise ValueError(f"operator pad: edge padding of empty axis {axis} (shape {data.shape})")
-    return Pad(mode, pairs, constant_value)(data)
+    return write_out(Pad(mode, pairs, constant_value)(data), out, 'pad')
 
 
 # -------------------------------------------------------------------- diag
@@ -254,7 +257,8 @@ class DiagEmbed(Operator):
         return DiagExtract(self.k, self.axis1, self.axis2)(gg)
 
 
-def diag(data: NDArray, k: int = 0, axis1: int = 0, axis2: int = 1) -> NDArray:
+def diag(data: NDArray, k: int = 0, axis1: int = 0, axis2: int = 1,
+         *, out: Optional[NDArray] = None) -> NDArray:
     """A 1-D input -> a square matrix with ``data`` on the k-th diagonal ((n,) -> (n+|k|, n+|k|));
     an N-D input -> its k-th diagonal of the (axis1, axis2) planes, appended as the last axis."""
     check_array(data, "diag")
@@ -264,10 +268,10 @@ def diag(data: NDArray, k: int = 0, axis1: int = 0, axis2: int = 1) -> NDArray:
         raise ValueError("operator diag: the input must have at least 1 dimension, got a 0-d array")
     if data.ndim == 1:
         n = data.shape[0] + builtins.abs(int(k))
-        return DiagEmbed((n, n), int(k), 0, 1)(data)
+        return write_out(DiagEmbed((n, n), int(k), 0, 1)(data), out, 'diag')
     a1, a2 = axis_index(axis1, data.ndim, "diag"), axis_index(axis2, data.ndim, "diag")
     if a1 == a2:
         raise ValueError(f"operator diag: axis1 and axis2 must differ, got {axis1} and {axis2}")
-    return DiagExtract(int(k), a1, a2)(data)
+    return write_out(DiagExtract(int(k), a1, a2)(data), out, 'diag')
 
 

@@ -10,12 +10,15 @@ keeps its relative accuracy too. The error is a few units in the last place
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import functools
 import math
 
 import numpy
 
 from ..ndarray import NDArray
+from .checks import write_out
 from .unary import _Unary, _apply, exp, square
 
 __all__ = ["erf", "erfinv"]
@@ -154,11 +157,11 @@ class Erfinv(_Unary):
         return gy * exp(square(y)) * _SQRT_PI_OVER_TWO
 
 
-def erf(data: NDArray) -> NDArray:
+def erf(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """The Gauss error function 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise."""
-    return _apply(Erf(), data)
+    return write_out(_apply(Erf(), data), out, 'erf')
 
 
-def erfinv(data: NDArray) -> NDArray:
+def erfinv(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Inverse error function on [-1, 1] (+-inf at +-1, NaN outside), elementwise."""
-    return _apply(Erfinv(), data)
+    return write_out(_apply(Erfinv(), data), out, 'erfinv')

@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 
 from ..ndarray import NDArray
 from ..operator import Operator
-from .checks import axis_index, check_array, int_tuple, is_int
+from .checks import write_out, axis_index, check_array, int_tuple, is_int
 from .shape import Reshape
 
 
@@ -78,17 +78,18 @@ class Flip(Operator):
         return Flip(self.axes)(gy)
 
 
-def tile(data: NDArray, reps) -> NDArray:
+def tile(data: NDArray, reps, *, out: Optional[NDArray] = None) -> NDArray:
     """Repeat the whole array: (2, 3) with reps (2, 2) -> (4, 6); shorter ``reps`` or
     arrays are padded with leading 1s as in NumPy."""
     check_array(data, "tile")
     reps = int_tuple(reps, "tile", "reps")
     if any(r < 0 for r in reps):
         raise ValueError(f"operator tile: reps {reps} must not be negative")
-    return Tile(reps)(data)
+    return write_out(Tile(reps)(data), out, 'tile')
 
 
-def repeat(data: NDArray, repeats: int, axis: Optional[int] = None) -> NDArray:
+def repeat(data: NDArray, repeats: int, axis: Optional[int] = None,
+           *, out: Optional[NDArray] = None) -> NDArray:
     """Repeat each element ``repeats`` times along ``axis`` (of the flattened array if None).
 
     (2, 2) with repeats=2, axis=1 -> (2, 4); axis=None -> (8,).
@@ -98,14 +99,14 @@ def repeat(data: NDArray, repeats: int, axis: Optional[int] = None) -> NDArray:
         raise ValueError(f"operator repeat: repeats must be a non-negative int, got {repeats!r}")
     if axis is not None:
         axis = axis_index(axis, data.ndim, "repeat")
-    return Repeat(int(repeats), axis)(data)
+    return write_out(Repeat(int(repeats), axis)(data), out, 'repeat')
 
 
-def flip(data: NDArray, axis) -> NDArray:
+def flip(data: NDArray, axis, *, out: Optional[NDArray] = None) -> NDArray:
     """Reverse the order of elements along ``axis`` (an int or a tuple); a view."""
     check_array(data, "flip")
     axes = tuple(sorted({axis_index(a, data.ndim, "flip") for a in int_tuple(axis, "flip", "axes")}))
-    return Flip(axes)(data)
+    return write_out(Flip(axes)(data), out, 'flip')
 
 
 reverse = flip

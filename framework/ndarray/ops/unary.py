@@ -16,6 +16,7 @@ import numpy
 
 from ..ndarray import NDArray
 from ..operator import Operator
+from .checks import write_out
 
 __all__ = ["exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "cbrt", "rcbrt",
            "square", "reciprocal", "abs", "sign", "sin", "cos", "tan", "arcsin", "arccos",
@@ -387,174 +388,174 @@ class Clip(_Unary):
 
 
 # ----------------------------------------------------------- public functions
-def exp(data: NDArray) -> NDArray:
+def exp(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """e ** data, elementwise."""
-    return _apply(Exp(), data)
+    return write_out(_apply(Exp(), data), out, 'exp')
 
 
-def log(data: NDArray) -> NDArray:
+def log(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Natural logarithm, elementwise."""
-    return _apply(Log(), data)
+    return write_out(_apply(Log(), data), out, 'log')
 
 
-def log2(data: NDArray) -> NDArray:
+def log2(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Base-2 logarithm, elementwise."""
-    return _apply(Log2(), data)
+    return write_out(_apply(Log2(), data), out, 'log2')
 
 
-def log10(data: NDArray) -> NDArray:
+def log10(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Base-10 logarithm, elementwise."""
-    return _apply(Log10(), data)
+    return write_out(_apply(Log10(), data), out, 'log10')
 
 
-def log1p(data: NDArray) -> NDArray:
+def log1p(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """log(1 + data), accurate for small values; elementwise."""
-    return _apply(Log1p(), data)
+    return write_out(_apply(Log1p(), data), out, 'log1p')
 
 
-def expm1(data: NDArray) -> NDArray:
+def expm1(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """exp(data) - 1, accurate for small values; elementwise."""
-    return _apply(Expm1(), data)
+    return write_out(_apply(Expm1(), data), out, 'expm1')
 
 
-def sqrt(data: NDArray) -> NDArray:
+def sqrt(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Square root, elementwise."""
-    return _apply(Sqrt(), data)
+    return write_out(_apply(Sqrt(), data), out, 'sqrt')
 
 
-def rsqrt(data: NDArray) -> NDArray:
+def rsqrt(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """1 / sqrt(data), elementwise."""
-    return _apply(Rsqrt(), data)
+    return write_out(_apply(Rsqrt(), data), out, 'rsqrt')
 
 
-def cbrt(data: NDArray) -> NDArray:
+def cbrt(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Cube root, elementwise (real for negative values)."""
-    return _apply(Cbrt(), data)
+    return write_out(_apply(Cbrt(), data), out, 'cbrt')
 
 
-def rcbrt(data: NDArray) -> NDArray:
+def rcbrt(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """1 / cbrt(data), elementwise."""
-    return _apply(Rcbrt(), data)
+    return write_out(_apply(Rcbrt(), data), out, 'rcbrt')
 
 
-def square(data: NDArray) -> NDArray:
+def square(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """data * data, elementwise."""
-    return _apply(Square(), data)
+    return write_out(_apply(Square(), data), out, 'square')
 
 
-def reciprocal(data: NDArray) -> NDArray:
+def reciprocal(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """1 / data, elementwise."""
-    return _apply(Reciprocal(), data)
+    return write_out(_apply(Reciprocal(), data), out, 'reciprocal')
 
 
-def abs(data: NDArray) -> NDArray:  # noqa: A001 - MXNet's name
+def abs(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:  # noqa: A001 - MXNet's name
     """|data|, elementwise; the gradient at 0 is 0."""
-    return _apply(Abs(), data)
+    return write_out(_apply(Abs(), data), out, 'abs')
 
 
-def sign(data: NDArray) -> NDArray:
+def sign(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """-1, 0 or 1 by the sign of each element; zero gradient."""
-    return _apply(Sign(), data)
+    return write_out(_apply(Sign(), data), out, 'sign')
 
 
-def sin(data: NDArray) -> NDArray:
+def sin(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Sine (radians), elementwise."""
-    return _apply(Sin(), data)
+    return write_out(_apply(Sin(), data), out, 'sin')
 
 
-def cos(data: NDArray) -> NDArray:
+def cos(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Cosine (radians), elementwise."""
-    return _apply(Cos(), data)
+    return write_out(_apply(Cos(), data), out, 'cos')
 
 
-def tan(data: NDArray) -> NDArray:
+def tan(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Tangent (radians), elementwise."""
-    return _apply(Tan(), data)
+    return write_out(_apply(Tan(), data), out, 'tan')
 
 
-def arcsin(data: NDArray) -> NDArray:
+def arcsin(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Inverse sine, in [-pi/2, pi/2], elementwise."""
-    return _apply(Arcsin(), data)
+    return write_out(_apply(Arcsin(), data), out, 'arcsin')
 
 
-def arccos(data: NDArray) -> NDArray:
+def arccos(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Inverse cosine, in [0, pi], elementwise."""
-    return _apply(Arccos(), data)
+    return write_out(_apply(Arccos(), data), out, 'arccos')
 
 
-def arctan(data: NDArray) -> NDArray:
+def arctan(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Inverse tangent, in (-pi/2, pi/2), elementwise."""
-    return _apply(Arctan(), data)
+    return write_out(_apply(Arctan(), data), out, 'arctan')
 
 
-def sinh(data: NDArray) -> NDArray:
+def sinh(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Hyperbolic sine, elementwise."""
-    return _apply(Sinh(), data)
+    return write_out(_apply(Sinh(), data), out, 'sinh')
 
 
-def cosh(data: NDArray) -> NDArray:
+def cosh(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Hyperbolic cosine, elementwise."""
-    return _apply(Cosh(), data)
+    return write_out(_apply(Cosh(), data), out, 'cosh')
 
 
-def tanh(data: NDArray) -> NDArray:
+def tanh(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Hyperbolic tangent, elementwise."""
-    return _apply(Tanh(), data)
+    return write_out(_apply(Tanh(), data), out, 'tanh')
 
 
-def arcsinh(data: NDArray) -> NDArray:
+def arcsinh(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Inverse hyperbolic sine, elementwise."""
-    return _apply(Arcsinh(), data)
+    return write_out(_apply(Arcsinh(), data), out, 'arcsinh')
 
 
-def arccosh(data: NDArray) -> NDArray:
+def arccosh(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Inverse hyperbolic cosine (data >= 1), elementwise."""
-    return _apply(Arccosh(), data)
+    return write_out(_apply(Arccosh(), data), out, 'arccosh')
 
 
-def arctanh(data: NDArray) -> NDArray:
+def arctanh(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Inverse hyperbolic tangent (-1 < data < 1), elementwise."""
-    return _apply(Arctanh(), data)
+    return write_out(_apply(Arctanh(), data), out, 'arctanh')
 
 
-def radians(data: NDArray) -> NDArray:
+def radians(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Degrees to radians, elementwise."""
-    return _apply(Radians(), data)
+    return write_out(_apply(Radians(), data), out, 'radians')
 
 
-def degrees(data: NDArray) -> NDArray:
+def degrees(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Radians to degrees, elementwise."""
-    return _apply(Degrees(), data)
+    return write_out(_apply(Degrees(), data), out, 'degrees')
 
 
-def floor(data: NDArray) -> NDArray:
+def floor(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Largest integer <= data, elementwise; zero gradient."""
-    return _apply(Floor(), data)
+    return write_out(_apply(Floor(), data), out, 'floor')
 
 
-def ceil(data: NDArray) -> NDArray:
+def ceil(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Smallest integer >= data, elementwise; zero gradient."""
-    return _apply(Ceil(), data)
+    return write_out(_apply(Ceil(), data), out, 'ceil')
 
 
-def round(data: NDArray) -> NDArray:  # noqa: A001 - MXNet's name
+def round(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:  # noqa: A001 - MXNet's name
     """Nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3); zero gradient."""
-    return _apply(Round(), data)
+    return write_out(_apply(Round(), data), out, 'round')
 
 
-def rint(data: NDArray) -> NDArray:
+def rint(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Nearest integer as MXNet's rint: halves go down (1.5 -> 1, -1.5 -> -2); zero gradient."""
-    return _apply(Rint(), data)
+    return write_out(_apply(Rint(), data), out, 'rint')
 
 
-def fix(data: NDArray) -> NDArray:
+def fix(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Round towards zero, elementwise; zero gradient."""
-    return _apply(Fix(), data)
+    return write_out(_apply(Fix(), data), out, 'fix')
 
 
-def trunc(data: NDArray) -> NDArray:
+def trunc(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     """Integer part (round towards zero), elementwise; zero gradient."""
-    return _apply(Trunc(), data)
+    return write_out(_apply(Trunc(), data), out, 'trunc')
 
 
 def _bound(value, which: str):
@@ -568,7 +569,8 @@ def _bound(value, which: str):
     return value
 
 
-def clip(data: NDArray, a_min: Optional[float], a_max: Optional[float]) -> NDArray:
+def clip(data: NDArray, a_min: Optional[float], a_max: Optional[float],
+         *, out: Optional[NDArray] = None) -> NDArray:
     """Limit values to [a_min, a_max] (None: no bound on that side); any shape.
 
     The gradient passes where a_min <= data <= a_max and is 0 elsewhere (as MXNet).
@@ -579,4 +581,4 @@ def clip(data: NDArray, a_min: Optional[float], a_max: Optional[float]) -> NDArr
     if a_min is not None and a_max is not None and a_min > a_max:
         raise ValueError(f"operator clip: a_min ({a_min}) is greater than a_max ({a_max}); "
                          f"expected a_min <= a_max")
-    return _apply(Clip(a_min, a_max), data)
+    return write_out(_apply(Clip(a_min, a_max), data), out, 'clip')

@@ -1,4 +1,5 @@
-"""Normalising activations: ``softmax`` and ``log_softmax`` along one axis.
+"""Normalising activations: ``softmax`` and ``log_softmax`` along one axis, and the
+loss built on them, ``softmax_cross_entropy``.
 
 Both subtract the maximum before exponentiating (no overflow), and write their
 gradients with NDArray operations in terms of the saved output, so they
@@ -13,10 +14,12 @@ from numpy.typing import DTypeLike
 
 from ..ndarray import NDArray
 from ..operator import Operator
+from .checks import check_array, write_out
+from .index import pick as _pick
 from .reduce import sum as _sum
 from .unary import exp as _exp
 
-__all__ = ["softmax", "log_softmax"]
+__all__ = ["softmax", "log_softmax", "softmax_cross_entropy"]
 
 
 class _Normalise(Operator):
@@ -87,15 +90,36 @@ def _apply(op_class, data, axis, temperature, dtype):
 
 
 def softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,
-            dtype: DTypeLike = None) -> NDArray:
+            dtype: DTypeLike = None, *, out: Optional[NDArray] = None) -> NDArray:
     """exp(data / t) normalised to sum to 1 along ``axis``; same shape as ``data``.
 
     ``temperature`` t defaults to 1; ``dtype`` casts the input (and so the output) first.
     """
-    return _apply(Softmax, data, axis, temperature, dtype)
+    return write_out(_apply(Softmax, data, axis, temperature, dtype), out, 'softmax')
 
 
 def log_softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,
-                dtype: DTypeLike = None) -> NDArray:
+                dtype: DTypeLike = None, *, out: Optional[NDArray] = None) -> NDArray:
     """log(softmax(data, axis, temperature)), computed stably; same shape as ``data``."""
-    return _apply(LogSoftmax, data, axis, temperature, dtype)
+    return write_out(_apply(LogSoftmax, data, axis, temperature, dtype), out, 'log_softmax')
+
+
+def softmax_cross_entropy(data: NDArray, label: NDArray, *,
+                          out: Optional[NDArray] = None) -> NDArray:
+    """MXNet's ``softmax_cross_entropy``: -sum_i log(softmax(data[i]))[label[i]], summed
+    over the batch.
+
+    data (N, C) scores, label (N,) class indices (floats allowed, as MXNet passes
+    them; out-of-range labels are clipped to [0, C)) -> shape (1,). Differentiable
+    in ``data`` (any order: log_softmax then pick), not in ``label``.
+    """
+    check_array(data, "softmax_cross_entropy")
+    check_array(label, "softmax_cross_entropy")
+    if data.ndim != 2 or label.ndim != 1 or label.shape[0] != data.shape[0]:
+        raise ValueError(f"operator softmax_cross_entropy: expected data of shape (N, C) and "
+                         f"label of shape (N,), got data {data.shape} and label {label.shape}")
+    if numpy.dtype(data.dtype).kind != "f":
+        raise TypeError(f"operator softmax_cross_entropy: data must be floating-point, got "
+                        f"dtype {numpy.dtype(data.dtype).name} (shape {data.shape})")
+    picked = _pick(log_softmax(data, axis=-1), label, axis=-1)
+    return write_out(-_sum(picked), out, "softmax_cross_entropy")

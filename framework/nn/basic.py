@@ -1,0 +1,158 @@
+"""Basic layers: ``Dense``, ``Flatten``, ``Lambda``, ``HybridLambda``, ``Identity``,
+``Concatenate`` and ``HybridConcatenate``."""
+from __future__ import annotations
+
+import math
+
+from .. import ndarray as _nd
+from ..block import Block, HybridBlock
+from .sequential import HybridSequential, Sequential
+
+__all__ = ["Dense", "Flatten", "Lambda", "HybridLambda", "Identity", "Concatenate",
+           "HybridConcatenate"]
+
+
+class Dense(HybridBlock):
+    """A fully connected layer: ``activation(dot(x, weight.T) + bias)``.
+
+    ``units``: the output size. ``flatten=True`` reads input (N, d1, d2, ...) as
+    (N, d1*d2*...) and gives (N, units); ``flatten=False`` applies to the last axis:
+    (..., K) -> (..., units). ``in_units=0`` (unknown) is inferred from the first
+    input. ``weight`` has shape (units, in_units), ``bias`` (units,).
+    ``activation``: a name for ``nn.Activation`` ('relu', 'tanh', ...), or None.
+    """
+
+    def __init__(self, units: int, activation=None, use_bias: bool = True, flatten: bool = True,
+                 dtype="float32", weight_initializer=None, bias_initializer="zeros",
+                 in_units: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._flatten = flatten
+        with self.name_scope():
+            self._units = units
+            self._in_units = in_units
+            self.weight = self.params.get("weight", shape=(units, in_units),
+                                          init=weight_initializer, dtype=dtype,
+                                          allow_deferred_init=True)
+            if use_bias:
+                self.bias = self.params.get("bias", shape=(units,), init=bias_initializer,
+                                            dtype=dtype, allow_deferred_init=True)
+            else:
+                self.bias = None
+            if activation is not None:
+                from .activation import Activation   # nn/activation.py (same floor)
+                self.act = Activation(activation, prefix=activation + "_")
+            else:
+                self.act = None
+
+    def infer_shape(self, x, *args) -> None:
+        in_units = math.prod(x.shape[1:]) if self._flatten else x.shape[-1]
+        self.weight.shape = (self.weight.shape[0], in_units)
+
+    def hybrid_forward(self, F, x, weight, bias=None):
+        out = F.FullyConnected(x, weight, bias, no_bias=bias is None, num_hidden=self._units,
+                               flatten=self._flatten)
+        if self.act is not None:
+            out = self.act(out)
+        return out
+
+    def __repr__(self) -> str:
+        shape = self.weight.shape
+        layout = f"{shape[1] if shape[1] else None} -> {shape[0]}"
+        return f"{type(self).__name__}({layout}, {self.act if self.act else 'linear'})"
+
+
+class Flatten(HybridBlock):
+    """(N, d1, d2, ...) -> (N, d1*d2*...)."""
+
+    def hybrid_forward(self, F, x):
+        return F.Flatten(x)
+
+    def __repr__(self) -> str:
+        return type(self).__name__
+
+
+def _nd_function(function, layer: str):
+    if isinstance(function, str):
+        if not hasattr(_nd, function):
+            raise ValueError(f"{layer}: function name {function!r} is not found in "
+                             f"framework.nd")
+        return getattr(_nd, function), function
+    if callable(function):
+        return function, getattr(function, "__name__", type(function).__name__)
+    raise ValueError(f"{layer}: unrecognized function in lambda: {function!r} of type "
+                     f"{type(function).__name__}; expected a callable or the name of an nd "
+                     f"function")
+
+
+class Lambda(Block):
+    """Wraps a function as a Block: ``function(*args)``; ``function`` may be the name of
+    an ``nd`` function ('tanh')."""
+
+    def __init__(self, function, prefix=None) -> None:
+        super().__init__(prefix=prefix)
+        self._func_impl, self._func_name = _nd_function(function, "Lambda")
+
+    def forward(self, *args):
+        return self._func_impl(*args)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._func_name})"
+
+
+class HybridLambda(HybridBlock):
+    """Wraps ``function(F, x, *args)`` as a HybridBlock; ``function`` may be the name of
+    an ``nd`` function ('tanh'), then called as ``F.tanh(x, *args)``."""
+
+    def __init__(self, function, prefix=None) -> None:
+        super().__init__(prefix=prefix)
+        if isinstance(function, str):
+            _nd_function(function, "HybridLambda")      # checks the name
+            name = function
+            self._func = lambda F, *args: getattr(F, name)(*args)
+            self._func_name = function
+        elif callable(function):
+            self._func = function
+            self._func_name = getattr(function, "__name__", type(function).__name__)
+        else:
+            _nd_function(function, "HybridLambda")       # raises the error
+
+    def hybrid_forward(self, F, x, *args):
+        return self._func(F, x, *args)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._func_name})"
+
+
+class Identity(HybridBlock):
+    """Returns its input unchanged (a placeholder, e.g. a skipped branch)."""
+
+    def hybrid_forward(self, F, x):
+        return x
+
+
+class Concatenate(Sequential):
+    """Runs every child on the same input and concatenates their outputs along ``axis``."""
+
+    def __init__(self, axis: int = -1, prefix=None, params=None) -> None:
+        super().__init__(prefix=prefix, params=params)
+        self.axis = axis
+
+    def _empty_like(self):
+        return type(self)(axis=self.axis, prefix=self._prefix)
+
+    def forward(self, x):
+        return _nd.concat(*[block(x) for block in self._children.values()], dim=self.axis)
+
+
+class HybridConcatenate(HybridSequential):
+    """The HybridBlock form of ``Concatenate``."""
+
+    def __init__(self, axis: int = -1, prefix=None, params=None) -> None:
+        super().__init__(prefix=prefix, params=params)
+        self.axis = axis
+
+    def _empty_like(self):
+        return type(self)(axis=self.axis, prefix=self._prefix)
+
+    def hybrid_forward(self, F, x):
+        return F.concat(*[block(x) for block in self._children.values()], dim=self.axis)

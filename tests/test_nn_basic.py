@@ -1,0 +1,167 @@
+"""Basic layers: Dense against torch.nn.Linear, Flatten, Lambda, HybridLambda, Identity,
+Concatenate, and Sequential/HybridSequential containers."""
+import numpy as np
+import pytest
+import torch
+
+import framework as fw
+from framework import autograd, nd
+from framework.test_utils import assert_almost_equal
+
+rng = np.random.RandomState(5)
+
+
+def _r(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape,flatten,use_bias", [
+    ((4, 6), True, True),
+    ((3, 2, 3), True, True),          # flattened to (3, 6)
+    ((2, 3, 6), False, True),         # applied to the last axis
+    ((4, 6), True, False),
+])
+def test_dense_matches_torch_linear(shape, flatten, use_bias, ctx):
+    units, in_units = 5, 6
+    layer = fw.nn.Dense(units, use_bias=use_bias, flatten=flatten)
+    layer.initialize(fw.init.Xavier(), ctx=ctx)
+    xh = _r(*shape)
+    x = nd.array(xh, ctx=ctx)
+    layer(x)                                    # the first call infers in_units
+    assert layer.weight.shape == (units, in_units)
+    ref = torch.nn.Linear(in_units, units, bias=use_bias)
+    with torch.no_grad():
+        ref.weight.copy_(torch.from_numpy(layer.weight.data().asnumpy()))
+        if use_bias:
+            ref.bias.copy_(torch.from_numpy(_r(units)))
+            layer.bias.set_data(nd.array(ref.bias.numpy()))
+    x.attach_grad()
+    with autograd.record():
+        y = layer(x)
+    head = _r(*y.shape)
+    y.backward(nd.array(head, ctx=ctx))
+    xt = torch.tensor(xh, requires_grad=True)
+    yt = ref(xt.reshape(shape[0], -1) if flatten else xt)
+    yt.backward(torch.from_numpy(head))
+    tol = dict(rtol=1e-5, atol=1e-5)
+    assert_almost_equal(y, yt.detach().numpy(), **tol)
+    assert_almost_equal(x.grad, xt.grad.numpy(), **tol)
+    assert_almost_equal(layer.weight.grad(), ref.weight.grad.numpy(), **tol)
+    if use_bias:
+        assert_almost_equal(layer.bias.grad(), ref.bias.grad.numpy(), **tol)
+    else:
+        assert layer.bias is None and list(layer._reg_params) == ["weight"]
+
+
+def test_dense_second_order_gradient(ctx):
+    """d/dW of ||d tanh(Dense(x)) / dx||^2, against torch (a gradient-penalty pattern)."""
+    layer = fw.nn.Dense(3, in_units=4)
+    layer.initialize(fw.init.Normal(0.5), ctx=ctx)
+    xh = _r(2, 4)
+    x = nd.array(xh, ctx=ctx)
+    x.attach_grad()
+    with autograd.record():
+        y = nd.tanh(layer(x))
+        (gx,) = autograd.grad(y, [x], create_graph=True)
+        penalty = (gx * gx).sum()
+    penalty.backward()
+    w = torch.tensor(layer.weight.data().asnumpy(), requires_grad=True)
+    b = torch.tensor(layer.bias.data().asnumpy(), requires_grad=True)
+    xt = torch.tensor(xh, requires_grad=True)
+    yt = torch.tanh(xt @ w.T + b)
+    (gxt,) = torch.autograd.grad(yt.sum(), [xt], create_graph=True)
+    (gxt * gxt).sum().backward()
+    assert_almost_equal(layer.weight.grad(), w.grad.numpy(), rtol=1e-4, atol=1e-5)
+    assert_almost_equal(layer.bias.grad(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_dense_parameters_and_options():
+    d = fw.nn.Dense(4, in_units=3, dtype="float64", weight_initializer="ones",
+                    bias_initializer=fw.init.Constant(0.5))
+    d.initialize()
+    assert d.weight.data().dtype == np.float64
+    assert_almost_equal(d(nd.ones((2, 3), dtype="float64")), np.full((2, 4), 3.5))
+    assert d.weight.name == d.prefix + "weight" and d.bias.name == d.prefix + "bias"
+    assert repr(d) == "Dense(3 -> 4, linear)"
+    with pytest.raises(ValueError, match="operator FullyConnected: data of shape"):
+        d(nd.ones((2, 5), dtype="float64"))
+
+
+def test_flatten_identity_lambdas(ctx):
+    x = nd.array(_r(2, 3, 4), ctx=ctx)
+    assert fw.nn.Flatten()(x).shape == (2, 12) and repr(fw.nn.Flatten()) == "Flatten"
+    assert fw.nn.Identity()(x) is x
+    assert_almost_equal(fw.nn.Lambda("tanh")(x), np.tanh(x.asnumpy()), rtol=1e-6)
+    assert_almost_equal(fw.nn.Lambda(lambda a, b: a * b)(x, x), x.asnumpy() ** 2)
+    assert repr(fw.nn.Lambda("tanh")) == "Lambda(tanh)"
+    assert_almost_equal(fw.nn.HybridLambda("relu")(x), np.maximum(x.asnumpy(), 0))
+    double = fw.nn.HybridLambda(lambda F, a: F.broadcast_add(a, a))
+    assert_almost_equal(double(x), 2 * x.asnumpy())
+    assert repr(fw.nn.HybridLambda("relu")) == "HybridLambda(relu)"
+    assert repr(double) == "HybridLambda(<lambda>)"
+    with pytest.raises(ValueError, match="Lambda: function name 'nope' is not found"):
+        fw.nn.Lambda("nope")
+    with pytest.raises(ValueError, match="HybridLambda: unrecognized function in lambda: 3"):
+        fw.nn.HybridLambda(3)
+
+
+@pytest.mark.parametrize("kind", [fw.nn.Concatenate, fw.nn.HybridConcatenate])
+def test_concatenate(kind, ctx):
+    block = kind(axis=1)
+    block.add(fw.nn.Dense(2, in_units=3), fw.nn.Dense(4, in_units=3), fw.nn.Identity())
+    block.initialize(ctx=ctx)
+    x = nd.array(_r(5, 3), ctx=ctx)
+    y = block(x)
+    assert y.shape == (5, 9)
+    assert_almost_equal(y[:, 6:], x.asnumpy())
+    assert_almost_equal(y[:, :2], block[0](x).asnumpy())
+    tail = block[1:]
+    assert type(tail) is kind and tail.axis == 1 and len(tail) == 2
+
+
+@pytest.mark.parametrize("kind", [fw.nn.Sequential, fw.nn.HybridSequential])
+def test_sequential_containers(kind, ctx):
+    net = kind()
+    net.add(fw.nn.Dense(4, in_units=3))
+    net.add(fw.nn.Dense(2), fw.nn.Flatten())
+    assert len(net) == 3 and list(net._children) == ["0", "1", "2"]
+    net.initialize(ctx=ctx)
+    x = nd.array(_r(2, 3), ctx=ctx)
+    y = net(x)
+    assert_almost_equal(y, net[1](net[0](x)).asnumpy(), rtol=1e-6)
+    part = net[:2]
+    assert type(part) is kind and len(part) == 2 and part[0] is net[0]
+    assert part.prefix == net.prefix
+    assert_almost_equal(part(x), y.asnumpy(), rtol=1e-6)
+    assert net[-1] is net[2]
+    assert repr(part) == (f"{kind.__name__}(\n  (0): Dense(3 -> 4, linear)\n"
+                          f"  (1): Dense(4 -> 2, linear)\n)")
+
+
+def test_sequential_passes_tuples_on():
+    class Split(fw.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return x, x * 2
+
+    class Add(fw.HybridBlock):
+        def hybrid_forward(self, F, x, y):
+            return x + y
+
+    net = fw.nn.HybridSequential()
+    net.add(Split(), Add())
+    assert_almost_equal(net(nd.ones((2,))), np.full(2, 3.0))
+    both = fw.nn.HybridSequential()
+    both.add(Split())
+    a, b = both(nd.ones((2,)))
+    assert_almost_equal(b, np.full(2, 2.0))
+
+
+def test_sequential_of_plain_blocks():
+    net = fw.nn.Sequential()
+    net.add(fw.nn.Lambda(lambda x: x + 1), fw.nn.Dense(1, in_units=2, weight_initializer="ones"))
+    net.initialize()
+    assert_almost_equal(net(nd.zeros((1, 2))), np.array([[2.0]]))
+
+
+def test_block_and_hybridblock_are_in_nn():
+    assert fw.nn.Block is fw.Block and fw.nn.HybridBlock is fw.HybridBlock
