@@ -8,14 +8,13 @@
     y.backward()
 """
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  # noqa: F401
-from . import autograd  # noqa: F401  (before ndarray: ndarray reads autograd.state)
 from . import ndarray  # noqa: F401
+from . import autograd  # noqa: F401
 from . import ndarray as nd  # noqa: F401
 from . import random  # noqa: F401
 from . import data  # noqa: F401  (IDX reader, MNIST; NumPy and the standard library only)
 from . import test_utils  # noqa: F401
 from .ndarray import NDArray  # noqa: F401
-
 from ._version import __version__  # noqa: F401  (one constant, read by file writers)
 from . import initializer  # noqa: F401
 from . import initializer as init  # noqa: F401  (MXNet's mx.init)

@@ -714,3 +714,37 @@ def test_backward_through_piecewise_constant_ops_gives_zero_gradient():
     with autograd.record():
         z = nd.round(x * 3)
     np.testing.assert_array_equal(autograd.grad(z, [x])[0].asnumpy(), np.zeros(3, np.float32))
+
+
+def test_function_returning_a_float_names_the_function():
+    class Half(fw.autograd.Function):
+        def forward(self, x):
+            return 0.5
+
+        def backward(self, dy):
+            return dy
+
+    x = fw.nd.ones((2,))
+    x.attach_grad()
+    with fw.autograd.record(), pytest.raises(TypeError, match="Half.forward must return"):
+        Half()(x)
+
+
+def test_function_records_through_the_operator_node():
+    """Function's graph node is an Operator recorded by Operator.adopt (one code path)."""
+    from framework.ndarray.operator import Operator
+
+    class Twice(fw.autograd.Function):
+        def forward(self, x):
+            return x * 2, x * 3
+
+        def backward(self, da, db):
+            return da * 2 + db * 3
+
+    x = fw.nd.ones((3,))
+    x.attach_grad()
+    with fw.autograd.record():
+        a, b = Twice()(x)
+    assert isinstance(a._node, Operator) and a._node is b._node and (a._index, b._index) == (0, 1)
+    fw.autograd.backward([a, b])
+    assert x.grad.asnumpy().tolist() == [5.0, 5.0, 5.0]

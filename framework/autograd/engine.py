@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence, Union
 
-from ..ndarray import ndarray as _nd
-from ..ndarray import operator as _op
-from .state import STATE
+from ..ndarray import ndarray as _nd, operator as _op
+from .._flags import STATE
 
 __all__ = ["backward", "grad", "mark_variables"]
 
@@ -201,3 +200,15 @@ def grad(heads: NDArrayOrList, variables: NDArrayOrList, head_grads=None,
                 g = _nd.NDArray(var._ctx.xp.zeros_like(var._data), var._ctx)
         results.append(g)
     return results
+
+
+def _ndarray_backward(self, out_grad: Optional["_nd.NDArray"] = None,
+                      retain_graph: bool = False, train_mode: bool = True) -> None:
+    """Back-propagate from this array into the ``.grad`` of the variables."""
+    backward([self], None if out_grad is None else [out_grad], retain_graph, train_mode)
+
+
+def install() -> None:
+    """Give NDArray its ``backward`` method (``framework.autograd`` calls this once)."""
+    _ndarray_backward.__name__ = "backward"
+    _nd.NDArray.backward = _ndarray_backward

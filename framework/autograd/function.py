@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..ndarray.ndarray import NDArray
 from ..ndarray.operator import Operator
-from .state import STATE
+from .._flags import STATE
 
 __all__ = ["Function"]
 
@@ -93,20 +93,21 @@ class Function:
         finally:
             STATE.recording = old
         single = isinstance(outputs, NDArray)
-        outputs = (outputs,) if single else tuple(outputs)
+        outputs = (outputs,) if single else tuple(outputs) \
+            if isinstance(outputs, (list, tuple)) else (outputs,)
+        for i, o in enumerate(outputs):
+            if not isinstance(o, NDArray):
+                raise TypeError(f"{type(self).__name__}.forward must return an NDArray or a "
+                                f"tuple of NDArrays; output {i} is {type(o).__name__}")
         # fresh arrays sharing the data (and version), so an input returned as is keeps
         # its own history
         outputs = tuple(_share(o) for o in outputs)
         if STATE.recording and any(x._node is not None for x in inputs):
             node = _FunctionNode(self)
-            node.ctx = inputs[0]._ctx if inputs else outputs[0]._ctx
-            node.parents = tuple((x._node, x._index) if x._node is not None else None
-                                 for x in inputs)
+            node.ctx = inputs[0]._ctx
             node.in_shapes = tuple(x.shape for x in inputs)
-            node.n_out = len(outputs)
-            node.out_meta = tuple((o.shape, o._data.dtype) for o in outputs)
-            node.versions = tuple((t._version, t._version[0]) for t in self.saved_tensors
-                                  if isinstance(t, NDArray))
-            for i, o in enumerate(outputs):
-                o._node, o._index = node, i
+            node.adopt(inputs, outputs)
+            saved = [t for t in self.saved_tensors if isinstance(t, NDArray)]
+            if saved:
+                node.versions = [(t._version, t._version[0]) for t in saved]
         return outputs[0] if single else outputs

@@ -4,6 +4,9 @@ from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from . import linalg, random  # noqa: F401
 from .io import save, load  # noqa: F401
+from .methods import install as _install_methods
+
+_install_methods()
 
 
 def waitall() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple
 
 from .._flags import STATE
-from .ndarray import NDArray
+from .ndarray import Leaf, NDArray, Node
 
 __all__ = ["Operator", "Leaf", "NonDifferentiableError", "GraphFreedError"]
 
@@ -33,25 +33,6 @@ class GraphFreedError(RuntimeError):
 def non_differentiable(name: str) -> NonDifferentiableError:
     return NonDifferentiableError(
         f"operator {name} is non-differentiable because it didn't register FGradient attribute.")
-
-
-class Node:
-    """Common part of graph nodes: ``parents`` holds one edge per input."""
-
-    __slots__ = ()
-    n_out = 1
-
-
-class Leaf(Node):
-    """The graph node of a variable (an array with ``attach_grad``)."""
-
-    __slots__ = ("array_ref", "__weakref__")
-    parents: Tuple = ()
-    name = "variable"
-    freed = False
-
-    def __init__(self, array_ref) -> None:
-        self.array_ref = array_ref       # weakref.ref to the NDArray
 
 
 class Operator(Node):
@@ -137,10 +118,14 @@ class Operator(Node):
             for out in outs:
                 out._version = inputs[0]._version
         if needs_grad and STATE.recording:
-            self._record(inputs, outs)
-            for i, out in enumerate(outs):
-                out._node, out._index = self, i
+            self.adopt(inputs, outs)
         return outs
+
+    def adopt(self, inputs, outs) -> None:
+        """Become the graph node of the NDArrays ``outs`` computed from ``inputs``."""
+        self._record(inputs, outs)
+        for i, out in enumerate(outs):
+            out._node, out._index = self, i
 
     def _record(self, inputs, outs) -> None:
         """Become the graph node of ``outs``: keep the edges and what backward reads."""

@@ -14,8 +14,9 @@ import numpy
 from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
+from ..random import _generator
 from .checks import write_out
-from .arith import where
+from .arith import minimum, where
 from .broadcast import sum_to
 from .shape import Reshape
 from .special import erf, raw_erf, upcast
@@ -28,6 +29,7 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_LAMBDA = 1.0507009873554804934193349852946
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def _stable_sigmoid(xp, x):
@@ -143,11 +145,11 @@ class Leaky(_Unary):
 
 
 class Elu(_Unary):
-    """x if x > 0 else slope * (exp(x) - 1); the gradient below 0 is y + slope."""
+    """x if x > 0 else slope * (exp(x) - 1); the gradient below 0 is slope * exp(x)
+    (not y + slope, which cancels to 0 in float32 below x = -17)."""
 
     name = "LeakyReLU"
     saves_inputs = (0,)
-    saves_outputs = (0,)
 
     def __init__(self, slope: float, scale: float = 1.0) -> None:
         self.slope, self.scale = slope, scale
@@ -159,9 +161,8 @@ class Elu(_Unary):
 
     def backward(self, gy):
         x, = self.saved_inputs
-        y = self.output()
         pos = gy * self.scale if self.scale != 1.0 else gy
-        return where(x > 0, pos, gy * (y + self.slope * self.scale))
+        return where(x > 0, pos, gy * (exp(minimum(x, 0.0)) * (self.slope * self.scale)))
 
 
 class Gelu(Operator):
@@ -206,17 +207,29 @@ class PRelu(Operator):
 
 
 class RRelu(Operator):
-    """x if x > 0 else slope * x with one random slope per element (an input, no gradient)."""
+    """x if x > 0 else s * x. Forward reads the training flag: in training mode s is
+    drawn per element from U(lower, upper) (the context's generator), else it is the
+    mean (lower + upper) / 2. The gradient is 1 above 0, s below."""
 
     name = "LeakyReLU"
-    saves_inputs = (0, 1)
+    saves_inputs = (0,)
 
-    def forward(self, x, slope):
-        return self.xp.where(x > 0, x, x * slope)
+    def __init__(self, lower: float, upper: float) -> None:
+        self.lower, self.upper = lower, upper
+        self.slopes = None
+
+    def forward(self, x):
+        if STATE.training:
+            draw = _generator(self.ctx).random_sample(x.shape)
+            self.slopes = (draw * (self.upper - self.lower) + self.lower).astype(x.dtype)
+            return self.xp.where(x > 0, x, x * self.slopes)
+        return self.xp.where(x > 0, x, x * ((self.lower + self.upper) / 2))
 
     def backward(self, gy):
-        x, slope = self.saved_inputs
-        return where(x > 0, gy, gy * slope), None
+        x, = self.saved_inputs
+        slope = ((self.lower + self.upper) / 2 if self.slopes is None
+                 else self.constant(self.slopes))
+        return where(x > 0, gy, gy * slope)
 
 
 def _prelu_shape(data_shape, gamma_shape):
@@ -289,7 +302,7 @@ def Activation(data: NDArray, act_type: str, name: Optional[str] = None,
     return write_out(fn(data), out, 'Activation')
 
 
-_LEAKY_TYPES = ("elu", "gelu", "leaky", "prelu", "rrelu", "selu")
+_LEAKY_TYPES = ("elu", "gelu", "gelu_erf", "gelu_tanh", "leaky", "prelu", "rrelu", "selu")
 
 
 def LeakyReLU(data: NDArray, gamma: Optional[NDArray] = None, act_type: str = "leaky",  # noqa: N802
@@ -304,7 +317,8 @@ def LeakyReLU(data: NDArray, gamma: Optional[NDArray] = None, act_type: str = "l
       'leaky'  x if x > 0 else slope * x
       'elu'    x if x > 0 else slope * (exp(x) - 1)
       'selu'   lambda * (x if x > 0 else alpha * (exp(x) - 1)), alpha ~ 1.6733, lambda ~ 1.0507
-      'gelu'   0.5 * x * (1 + erf(x / sqrt(2)))
+      'gelu'   0.5 * x * (1 + erf(x / sqrt(2))); 'gelu_erf' is the same
+      'gelu_tanh'  0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))
       'prelu'  x if x > 0 else gamma * x; gamma (learnable) has one value, or shape (C,)
                broadcast along axis 1 of ``data`` (C = data.shape[1])
       'rrelu'  x if x > 0 else s * x; in training mode (autograd.is_training()) s is drawn
@@ -318,8 +332,11 @@ def LeakyReLU(data: NDArray, gamma: Optional[NDArray] = None, act_type: str = "l
         return write_out(Elu(float(slope))(data), out, 'LeakyReLU')
     if act_type == "selu":
         return write_out(Elu(_SELU_ALPHA, _SELU_LAMBDA)(data), out, 'LeakyReLU')
-    if act_type == "gelu":
+    if act_type in ("gelu", "gelu_erf"):
         return write_out(Gelu()(data), out, 'LeakyReLU')
+    if act_type == "gelu_tanh":
+        inner = (data + data * data * data * 0.044715) * _SQRT_2_OVER_PI
+        return write_out(data * (tanh(inner) + 1) * 0.5, out, 'LeakyReLU')
     if act_type == "prelu":
         if not isinstance(gamma, NDArray):
             raise TypeError(f"operator LeakyReLU: act_type 'prelu' needs gamma, an NDArray of "
@@ -331,10 +348,6 @@ def LeakyReLU(data: NDArray, gamma: Optional[NDArray] = None, act_type: str = "l
         if lower > upper:
             raise ValueError(f"operator LeakyReLU: rrelu needs lower_bound <= upper_bound, "
                              f"got {lower} and {upper}")
-        if not STATE.training:
-            return write_out(Leaky((lower + upper) / 2)(data), out, 'LeakyReLU')
-        from ..random import uniform
-        slopes = uniform(lower, upper, shape=data.shape, dtype=data.dtype, ctx=data.context)
-        return write_out(RRelu()(data, slopes), out, 'LeakyReLU')
+        return write_out(RRelu(lower, upper)(data), out, 'LeakyReLU')
     raise ValueError(f"operator LeakyReLU: unknown act_type {act_type!r}; expected one of "
                      f"{list(_LEAKY_TYPES)}")

@@ -31,7 +31,8 @@ def Embedding(data: NDArray, weight: NDArray, input_dim: int, output_dim: int,  
     nearest valid row (-1 reads row 0, input_dim + 5 reads row input_dim - 1)
     instead of raising. Differentiable in ``weight`` (to any order), not in ``data``.
 
-    ``dtype`` is the weight's (and output's) dtype, checked against ``weight``.
+    ``dtype`` is MXNet's type hint for a weight of unknown type; as in MXNet, a weight
+    whose dtype is known wins: the output has the weight's dtype.
     ``sparse_grad`` is accepted for MXNet compatibility: this library has no
     row_sparse storage, so the weight gradient is always dense (the same values).
     ``name`` is accepted for MXNet compatibility and ignored.
@@ -46,12 +47,9 @@ def Embedding(data: NDArray, weight: NDArray, input_dim: int, output_dim: int,  
                          f"input_dim={input_dim}, output_dim={output_dim}; expected shape "
                          f"{(input_dim, output_dim)}")
     try:
-        expected = numpy.dtype(dtype)
+        numpy.dtype(dtype)
     except TypeError:
         raise TypeError(f"operator Embedding: dtype {dtype!r} is not a dtype") from None
-    if numpy.dtype(weight.dtype) != expected:
-        raise TypeError(f"operator Embedding: weight has dtype {numpy.dtype(weight.dtype).name}, "
-                        f"but dtype={expected.name} was given; they must agree")
     if numpy.dtype(data.dtype).kind not in "iuf":
         raise TypeError(f"operator Embedding: data must hold indices (integers or floats), got "
                         f"dtype {numpy.dtype(data.dtype).name} (shape {data.shape})")
