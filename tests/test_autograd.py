@@ -748,3 +748,53 @@ def test_function_records_through_the_operator_node():
     assert isinstance(a._node, Operator) and a._node is b._node and (a._index, b._index) == (0, 1)
     fw.autograd.backward([a, b])
     assert x.grad.asnumpy().tolist() == [5.0, 5.0, 5.0]
+
+
+def test_integer_arrays_cannot_have_gradients():
+    with pytest.raises(TypeError, match="attach_grad: only floating-point.*int32"):
+        nd.array([1, 2], dtype="int32").attach_grad()
+    x = nd.array([1.0, 2.0])
+    with pytest.raises(TypeError, match="mark_variables: gradient buffer 0 is int32"):
+        autograd.mark_variables([x], [nd.zeros((2,), dtype="int32")])
+
+
+def test_grad_has_the_variable_dtype_with_a_wider_operand():
+    x = nd.array([0.5, 1.5], dtype="float16")
+    x.attach_grad()
+    with autograd.record():
+        y = x * nd.array([1.0, 2.0], dtype="float64")
+    g = autograd.grad(y, [x])[0]
+    assert g.dtype == np.float16
+    assert g.asnumpy().tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("first", [lambda x: x * 2, nd.radians, lambda x: x + 1])
+def test_second_derivative_of_a_constant_first_derivative_is_zero(first):
+    """MXNet returns zeros where the first derivative does not depend on x."""
+    x = nd.array([1.0, 2.0])
+    x.attach_grad()
+    with autograd.record():
+        g = autograd.grad(first(x), [x], create_graph=True)[0]
+    g.backward()
+    assert x.grad.asnumpy().tolist() == [0.0, 0.0]
+    with autograd.record():
+        g = autograd.grad(first(x), [x], create_graph=True)[0]
+        h = (g * x).sum()                 # d/dx (g . x) = g, a constant times x
+    h.backward()
+    assert_almost_equal(x.grad, g.asnumpy())
+
+
+def test_writes_through_detach_and_pause_views_are_refused_while_recording():
+    x = nd.array([1.0, 2.0])
+    x.attach_grad()
+    with autograd.record():
+        y = nd.exp(x)
+        d = y.detach()
+        with pytest.raises(RuntimeError, match="shares memory"):
+            d[:] = 0
+        with autograd.pause():
+            v = y[0:1]
+        with pytest.raises(RuntimeError, match="shares memory"):
+            v += 1
+    y.backward()
+    assert_almost_equal(x.grad, np.exp([1.0, 2.0]), rtol=1e-6)

@@ -31,6 +31,9 @@ def mark_variables(variables: NDArrayOrList, gradients: NDArrayOrList,
         if buf.shape != var.shape:
             raise ValueError(f"mark_variables: gradient {i} has shape {buf.shape}, "
                              f"variable has shape {var.shape}")
+        if req != "null" and buf._data.dtype.kind != "f":
+            raise TypeError(f"mark_variables: gradient buffer {i} is {buf._data.dtype}; "
+                            f"gradients need a floating-point buffer (it would truncate them)")
         var.attach_grad(req)
         if req != "null":
             var._grad = buf
@@ -198,8 +201,29 @@ def grad(heads: NDArrayOrList, variables: NDArrayOrList, head_grads=None,
         if g is None:
             with var._ctx.scope():
                 g = _nd.NDArray(var._ctx.xp.zeros_like(var._data), var._ctx)
+        elif g._data.dtype != var._data.dtype:      # a wider operand's gradient (float16 * float32)
+            g = g.astype(var._data.dtype)
+        if create_graph and g._node is None:
+            g = _ConstantGradient.tie(g, variables)
         results.append(g)
     return results
+
+
+class _ConstantGradient(_op.Operator):
+    """A gradient that does not depend on the variables (d(2x)/dx = 2), tied to them so
+    that differentiating it again gives zeros, as in MXNet, instead of an error."""
+
+    name = "constant_gradient"
+    zero_grad = True
+
+    @classmethod
+    def tie(cls, g: "_nd.NDArray", variables) -> "_nd.NDArray":
+        node = cls()
+        node.ctx = g._ctx
+        node.parents = tuple((v._node, 0) for v in variables)
+        out = _nd.NDArray(g._data, g._ctx)
+        out._node = node
+        return out
 
 
 def _ndarray_backward(self, out_grad: Optional["_nd.NDArray"] = None,

@@ -196,6 +196,10 @@ class NDArray:
         if grad_req == "null":
             self._grad, self._node = None, None
             return
+        if self._data.dtype.kind != "f":
+            raise TypeError(f"attach_grad: only floating-point arrays can have gradients; this "
+                            f"array of shape {self.shape} is {self._data.dtype} (cast it with "
+                            f"astype('float32') first)")
         with self._ctx.scope():
             self._grad = NDArray(self._ctx.xp.zeros_like(self._data), self._ctx)
         self._mark_variable()
@@ -211,6 +215,21 @@ class NDArray:
         return out
 
     # --------------------------------------------------------- in-place writes
+    def _check_recorded_write(self, op_name: str) -> None:
+        """Refuse an in-place write while recording to a variable, or to memory that
+        another array shares (its history would no longer match its values)."""
+        node = self._node
+        if node is not None and type(node) is Leaf:
+            raise RuntimeError(
+                f"{op_name}: in-place write to a variable (an array with attach_grad) while "
+                f"recording; write outside autograd.record() or use an out-of-place operation")
+        if self._version[1]:
+            raise RuntimeError(
+                f"{op_name}: in-place write while recording to an array of shape {self.shape} "
+                f"that shares memory with another (a view, a detach() result, or an array "
+                f"one was taken of): the other would keep a history that no longer matches "
+                f"its values; use an out-of-place operation or copy() first")
+
     def _write(self, result: "NDArray", op_name: str) -> "NDArray":
         """Store ``result`` (same shape) into this array's memory: an in-place write.
 
@@ -218,18 +237,8 @@ class NDArray:
         ``result`` is a constant); arrays saved for backward before the write see
         their version change.
         """
-        if STATE.recording and (result._node is not None or self._node is not None):
-            node = self._node
-            if node is not None and getattr(node, "name", None) == "variable":
-                raise RuntimeError(
-                    f"{op_name}: in-place write to a variable (an array with attach_grad) while "
-                    f"recording; write outside autograd.record() or use an out-of-place operation")
-            if self._version[1]:
-                raise RuntimeError(
-                    f"{op_name}: in-place write while recording to an array of shape {self.shape} "
-                    f"that shares memory with another (a view, or an array a view was taken of): "
-                    f"the other would keep a stale history; use an out-of-place operation or "
-                    f"copy() first")
+        if STATE.recording:
+            self._check_recorded_write(op_name)
         if result.shape != self.shape:
             raise ValueError(f"{op_name}: cannot write a result of shape {result.shape} "
                              f"into an array of shape {self.shape}")

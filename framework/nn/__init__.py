@@ -5,8 +5,8 @@ Block and HybridBlock are here too, as in MXNet.
 from ..block import Block, HybridBlock  # noqa: F401
 from .basic import *       # noqa: F401,F403
 from .sequential import *  # noqa: F401,F403
-# The other layer modules of issue 5; the lead adds each import when its module lands:
-# from .activation import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
 # from .conv import *        # noqa: F401,F403
-# from .pool import *        # noqa: F401,F403
-# from .norm import *        # noqa: F401,F403
+from .pool import *        # noqa: F401,F403
+from .reshaping import *   # noqa: F401,F403
+from .norm import *        # noqa: F401,F403

@@ -1,15 +1,17 @@
 """Basic layers: ``Dense``, ``Flatten``, ``Lambda``, ``HybridLambda``, ``Identity``,
-``Concatenate`` and ``HybridConcatenate``."""
+``Concatenate``, ``HybridConcatenate``, ``Dropout`` and ``Embedding``."""
 from __future__ import annotations
 
 import math
+import numbers
 
 from .. import ndarray as _nd
 from ..block import Block, HybridBlock
+from .activation import Activation
 from .sequential import HybridSequential, Sequential
 
 __all__ = ["Dense", "Flatten", "Lambda", "HybridLambda", "Identity", "Concatenate",
-           "HybridConcatenate"]
+           "HybridConcatenate", "Dropout", "Embedding"]
 
 
 class Dense(HybridBlock):
@@ -39,7 +41,6 @@ class Dense(HybridBlock):
             else:
                 self.bias = None
             if activation is not None:
-                from .activation import Activation   # nn/activation.py (same floor)
                 self.act = Activation(activation, prefix=activation + "_")
             else:
                 self.act = None
@@ -156,3 +157,49 @@ class HybridConcatenate(HybridSequential):
 
     def hybrid_forward(self, F, x):
         return F.concat(*[block(x) for block in self._children.values()], dim=self.axis)
+
+
+class Dropout(HybridBlock):
+    """Inverted dropout (``nd.Dropout``): in training mode (``autograd.is_training()``,
+    decided inside the operator) each element is zeroed with probability ``rate`` and
+    the rest scaled by 1 / (1 - rate); in predict mode the input passes unchanged.
+    ``axes``: axes along which the mask is shared (variational dropout)."""
+
+    def __init__(self, rate: float, axes=(), **kwargs) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
+            raise ValueError(f"Dropout: rate must be a number in [0, 1], got {rate!r}")
+        super().__init__(**kwargs)
+        self._rate = rate
+        self._axes = axes
+
+    def hybrid_forward(self, F, x):
+        return F.Dropout(x, p=self._rate, axes=self._axes, name="fwd", cudnn_off=False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(p = {self._rate}, axes={self._axes})"
+
+
+class Embedding(HybridBlock):
+    """Maps indices to rows of ``weight`` (input_dim, output_dim): input of any shape ->
+    input.shape + (output_dim,). Indices may be floats; out-of-range ones are clipped,
+    as in MXNet (see ``nd.Embedding``).
+
+    ``sparse_grad`` is accepted for MXNet compatibility; there is no row_sparse storage
+    here, so the weight's gradient is dense (the same values).
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, dtype="float32", weight_initializer=None,
+                 sparse_grad: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._kwargs = {"input_dim": input_dim, "output_dim": output_dim, "dtype": dtype,
+                        "sparse_grad": sparse_grad}
+        self.weight = self.params.get("weight", shape=(input_dim, output_dim),
+                                      init=weight_initializer, dtype=dtype,
+                                      allow_deferred_init=True)
+
+    def hybrid_forward(self, F, x, weight):
+        return F.Embedding(x, weight, name="fwd", **self._kwargs)
+
+    def __repr__(self) -> str:
+        k = self._kwargs
+        return f"{type(self).__name__}({k['input_dim']} -> {k['output_dim']}, {k['dtype']})"

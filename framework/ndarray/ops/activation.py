@@ -41,6 +41,8 @@ def _stable_sigmoid(xp, x):
 
 # ---------------------------------------------------------------- Activation
 class Relu(_Unary):
+    """max(x, 0); NaN stays NaN, and so does its gradient (MXNet's relu_grad)."""
+
     name = "relu"
     saves_outputs = (0,)
 
@@ -48,7 +50,9 @@ class Relu(_Unary):
         return self.xp.maximum(x, 0)
 
     def backward(self, gy):
-        return gy * (self.output() > 0)
+        y = self.saved_outputs[0]
+        step = self.xp.where(y != y, y, (y > 0).astype(y.dtype))   # 1, 0, or NaN at NaN
+        return gy * self.constant(step)
 
 
 class Sigmoid(_Unary):

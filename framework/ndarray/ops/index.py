@@ -14,6 +14,7 @@ Python lists or NumPy arrays; boolean arrays are masks. Indices outputs
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, List, Optional, Tuple
 
@@ -259,6 +260,23 @@ def _selection_shape(data: NDArray, raw_key: tuple, key) -> Tuple[int, ...]:
         raise _index_error("setitem", key, data.shape, err) from None
 
 
+def _check_scalar_fits(value, data: NDArray, key) -> None:
+    """Refuse a scalar that an integer array cannot hold (NaN, inf, out of range), the
+    same on every device (NumPy raises without naming anything, CuPy would wrap)."""
+    dtype = numpy.dtype(data.dtype)
+    if dtype.kind not in "iu" or isinstance(value, bool):
+        return
+    where = (f"operator setitem: cannot write {value!r} into the selection {_describe(key)} "
+             f"of an array of shape {data.shape} {dtype}")
+    if isinstance(value, complex):
+        raise TypeError(f"{where}: a complex number does not fit an integer dtype")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: an integer array cannot hold {value}")
+    info = numpy.iinfo(dtype)
+    if not info.min <= int(value) <= info.max:
+        raise OverflowError(f"{where}: expected a value in [{info.min}, {info.max}]")
+
+
 @on_data_device
 def setitem(data: NDArray, key: Index, value, *, out: Optional[NDArray] = None) -> None:
     """``data[key] = value`` (``NDArray.__setitem__``): an in-place write.
@@ -281,6 +299,11 @@ def setitem(data: NDArray, key: Index, value, *, out: Optional[NDArray] = None) 
         v_shape = value.shape
     elif isinstance(value, (numbers.Number, numpy.generic)) and numpy.ndim(value) == 0:
         value, v_shape = (value.item() if isinstance(value, numpy.generic) else value), ()
+        _check_scalar_fits(value, data, key)
+    elif value is None:
+        raise TypeError(f"operator setitem: cannot assign None to the selection {_describe(key)} "
+                        f"of an array of shape {data.shape} {numpy.dtype(data.dtype)}; "
+                        f"expected a number, an NDArray or a nested list of numbers")
     else:
         from ..creation import array
         value = array(value, ctx=data._ctx, dtype=data.dtype)
@@ -303,6 +326,8 @@ def setitem(data: NDArray, key: Index, value, *, out: Optional[NDArray] = None) 
         result = SetItem(raw_key, basic, key)(data, value)
         data._write(result, "setitem")
         return
+    if STATE.recording:
+        data._check_recorded_write("setitem")
     raw_value = value._data if isinstance(value, NDArray) else value
     data._data[raw_key] = raw_value
     data._version[0] += 1
@@ -470,14 +495,27 @@ def _ordering(data: NDArray, axis: Optional[int], where: str):
 
 
 def _order(data: NDArray, axis: int, is_ascend: bool):
-    """Raw int64 indices that sort ``data`` along ``axis`` (ascending or descending)."""
+    """Raw int64 indices that sort ``data`` along ``axis`` (ascending or descending).
+
+    NaN counts as the largest value (as PyTorch): last ascending, first descending.
+    """
+    xp = data._ctx.xp
     raw = data._data
     kind = numpy.dtype(raw.dtype).kind
-    if not is_ascend:
-        if kind in "ub":
-            raw = raw.astype(numpy.int64)
-        raw = -raw
-    return data._ctx.xp.argsort(raw, axis=axis)
+    if is_ascend:
+        return xp.argsort(raw, axis=axis)
+    if kind in "iub":
+        # ~x = -x - 1 reverses the order of every integer dtype without overflow (-x of
+        # int32's minimum is itself), and is logical not for booleans
+        return xp.argsort(~raw, axis=axis)
+    order = xp.argsort(-raw, axis=axis)         # -NaN is NaN: sorted last
+    is_nan = xp.isnan(raw)
+    if bool(is_nan.any()):
+        # move the NaNs first, keeping the order of the rest: a stable sort on "is a number"
+        is_number = xp.take_along_axis(~is_nan, order, axis=axis)
+        order = xp.take_along_axis(order, xp.argsort(is_number, axis=axis, kind="stable"),
+                                   axis=axis)
+    return order
 
 
 def _gather(data: NDArray, idx, axis: int, name: str) -> NDArray:

@@ -46,7 +46,7 @@ __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm"]
 Result = Union[NDArray, List[NDArray]]
 
 
-def _sum_kept(xp, x, axes: Tuple[int, ...], dtype):
+def _sum_kept(x, axes: Tuple[int, ...], dtype):
     """Sum of ``x`` over ``axes`` (kept as 1s), accumulated in ``dtype``, the innermost
     axis first (NumPy sums a contiguous axis pairwise, so large counts stay accurate)."""
     for a in sorted(axes, reverse=True):
@@ -80,6 +80,8 @@ class NormOp(Operator):
         self.param_shape = (1, work[1], 1)
         self.eps = float(eps)
         self.use_gamma = use_gamma
+        if not use_gamma:
+            self.saves_inputs = (0,)     # gamma is not read: writing it stays allowed
         self.batch_stats = batch_stats
         self.momentum = momentum
         self.stats = stats
@@ -95,9 +97,9 @@ class NormOp(Operator):
         count = math.prod(self.work[a] for a in self.axes)
         pshape = self.param_shape
         if self.batch_stats:
-            mean = _sum_kept(xp, xa, self.axes, acc) / count
+            mean = _sum_kept(xa, self.axes, acc) / count
             centred = xa - mean
-            var = _sum_kept(xp, centred * centred, self.axes, acc) / count
+            var = _sum_kept(centred * centred, self.axes, acc) / count
             invstd = 1.0 / xp.sqrt(var + self.eps)
             if self.momentum is not None:
                 m = self.momentum
@@ -130,12 +132,12 @@ class NormOp(Operator):
 
     def backward(self, gy, *stat_grads):
         # stat_grads: gradients of the mean/std outputs, blocked as in MXNet
-        x, gamma = self.saved_inputs
+        x = self.saved_inputs[0]
         axes = self.axes
         xw = self._acc(Reshape(self.work)(x))
         gyw = self._acc(Reshape(self.work)(gy))
         if self.use_gamma:
-            g = gyw * self._acc(Reshape(self.param_shape)(gamma))
+            g = gyw * self._acc(Reshape(self.param_shape)(self.saved_inputs[1]))
         else:
             g = gyw
         if self.batch_stats and STATE.recording:

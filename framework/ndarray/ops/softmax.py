@@ -14,6 +14,7 @@ from numpy.typing import DTypeLike
 
 from ..ndarray import NDArray
 from ..operator import Operator
+from .accumulate import accurate_sum
 from .checks import check_array, write_out
 from .index import pick as _pick
 from .reduce import sum as _sum
@@ -47,8 +48,10 @@ class Softmax(_Normalise):
     name = "softmax"
 
     def forward(self, x):
+        if x.shape[self.axis] == 0:
+            return x.copy()                    # nothing to normalise (PyTorch: empty too)
         e = self.xp.exp(self.shifted(x))
-        return e / e.sum(axis=self.axis, keepdims=True)
+        return e / accurate_sum(self.xp, e, (self.axis,), keepdims=True)
 
     def backward(self, gy):
         y = self.output()
@@ -62,8 +65,11 @@ class LogSoftmax(_Normalise):
     name = "log_softmax"
 
     def forward(self, x):
+        if x.shape[self.axis] == 0:
+            return x.copy()                    # nothing to normalise (PyTorch: empty too)
         z = self.shifted(x)
-        return z - self.xp.log(self.xp.exp(z).sum(axis=self.axis, keepdims=True))
+        total = accurate_sum(self.xp, self.xp.exp(z), (self.axis,), keepdims=True)
+        return z - self.xp.log(total)
 
     def backward(self, gy):
         y = self.output()
