@@ -6,6 +6,7 @@ the array module (``ctx.xp``) and calls that, so one code path serves both.
 from __future__ import annotations
 
 import contextlib
+import numbers
 import threading
 from types import ModuleType
 from typing import Callable, Dict, Optional
@@ -53,6 +54,11 @@ class Context:
     def __new__(cls, device_type, device_id: int = 0) -> "Context":
         if isinstance(device_type, Context):
             return device_type
+        if not isinstance(device_id, numbers.Integral) or isinstance(device_id, bool):
+            raise TypeError(f"Context: device_id must be an int, got {type(device_id).__name__} "
+                            f"{device_id!r} (as in Context('gpu', 1))")
+        if device_id < 0:
+            raise ValueError(f"Context: device_id must be non-negative, got {device_id}")
         key = (str(device_type), int(device_id))
         ctx = cls._interned.get(key)
         if ctx is None:

@@ -158,12 +158,12 @@ class _Methods:
             if other._ctx is not self._ctx:
                 return False
             other = other._data
-        elif other is None:
-            return False
+        elif other is None or (type(other) is int and self._data.dtype.kind in "iu"):
+            return False          # the general path checks the int's range (CuPy would wrap)
         try:
             with self._ctx.scope():
                 getattr(self._ctx.xp, op.ufunc)(self._data, other, out=self._data)
-        except (TypeError, ValueError):      # result dtype or shape does not fit in place
+        except (TypeError, ValueError, OverflowError):   # the result does not fit in place
             return False
         self._version[0] += 1
         return True

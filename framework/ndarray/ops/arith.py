@@ -44,6 +44,7 @@ class _Binary(Operator):
     """Elementwise ``f(a, b)`` with NumPy broadcasting; remembers operand shapes."""
 
     ufunc = ""
+    checks_int_scalar = True      # arithmetic refuses an int scalar out of the array's range
 
     def forward(self, a, b):
         da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
@@ -54,18 +55,34 @@ class _Binary(Operator):
             if db is None:
                 if da.kind != "f" and isinstance(b, float):
                     a = a.astype(numpy.float32)
+                elif da.kind in "iu" and type(b) is int and self.checks_int_scalar:
+                    self.check_int_scalar(a, b)
             elif da is None:
                 if db.kind != "f" and isinstance(a, float):
                     b = b.astype(numpy.float32)
+                elif db.kind in "iu" and type(a) is int and self.checks_int_scalar:
+                    self.check_int_scalar(b, a)
             elif da.kind == "f" and db.kind != "f":
                 b = b.astype(da)
             elif db.kind == "f" and da.kind != "f":
                 a = a.astype(db)
         try:
             return getattr(self.xp, self.ufunc)(a, b)
-        except (ValueError, OverflowError) as err:
-            raise type(err)(f"operator {self.name}: operands {_describe(a)} and {_describe(b)}: "
-                            f"{err}") from None
+        except (ValueError, OverflowError, TypeError) as err:
+            # NumPy's own classes (UFuncTypeError, ...) take other arguments: raise the base
+            kind = next(k for k in (OverflowError, TypeError, ValueError) if isinstance(err, k))
+            raise kind(f"operator {self.name}: operands {_describe(a)} and {_describe(b)}: "
+                       f"{err}") from None
+
+    def check_int_scalar(self, array, scalar: int) -> None:
+        """Refuse a Python int the integer array's dtype cannot hold (uint8 + 300), on
+        every device alike (NumPy raises, naming nothing; CuPy would widen the result)."""
+        info = numpy.iinfo(array.dtype)
+        if not info.min <= scalar <= info.max:
+            raise OverflowError(f"operator {self.name}: operands {_describe(array)} and "
+                                f"{_describe(scalar)}: {scalar} is out of range for "
+                                f"{array.dtype} (expected a value in [{info.min}, {info.max}]); "
+                                f"cast the array with astype first")
 
     def grads(self, ga, gb):
         """Reduce each wanted gradient to its operand's shape."""
@@ -97,21 +114,49 @@ class Multiply(_Binary):
         return self.grads(gy * b if self.wants(0) else None, gy * a if self.wants(1) else None)
 
 
+def _is_integer(v) -> bool:
+    """Whether operand ``v`` is a signed/unsigned integer array or a Python int."""
+    dtype = getattr(v, "dtype", None)
+    if dtype is not None:
+        return dtype.kind in "iu"
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 class Divide(_Binary):
+    """lhs / rhs. Integer by integer stays integer and truncates toward zero, as
+    MXNet 1.x (C++ integer division): int32 [7, -7] / 2 is [3, -3]."""
+
     name, ufunc = "divide", "true_divide"
     saves_inputs = (0, 1)
     input_users = ((1,), (0, 1))
 
     def forward(self, a, b):
+        if _is_integer(a) and _is_integer(b):
+            return self._truncated(a, b)
         y = super().forward(a, b)
         if y.dtype == numpy.float64 and not (_is_float(a) or _is_float(b)):
-            y = y.astype(numpy.float32)        # integer / integer: the default float type
+            y = y.astype(numpy.float32)        # bool / bool: the default float type
         return y
+
+    def _truncated(self, a, b):
+        xp = self.xp
+        for array, scalar in ((a, b), (b, a)):
+            if type(scalar) is int and hasattr(array, "dtype"):
+                self.check_int_scalar(array, scalar)
+        zero = bool((b == 0).any()) if hasattr(b, "dtype") else b == 0
+        if zero:
+            raise ZeroDivisionError(f"operator {self.name}: integer division by zero "
+                                    f"(operands {_describe(a)} and {_describe(b)})")
+        self.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
+        q = xp.floor_divide(a, b)
+        inexact = xp.remainder(a, b) != 0
+        return q + (inexact & ((a < 0) != (b < 0))).astype(q.dtype)   # floor -> toward zero
 
     def backward(self, gy):
         a, b = self.saved_inputs
         ga = gy / b if self.wants(0) else None
-        gb = -gy * a / (b * b) if self.wants(1) else None
+        # -(g * (a / b)) / b, not -g * a / (b * b): b * b overflows float16 already at b = 256
+        gb = -(gy * (a / b)) / b if self.wants(1) else None
         return self.grads(ga, gb)
 
 
@@ -132,20 +177,48 @@ class Modulo(_Binary):
         return self.grads(ga, gb)
 
 
-def _log(v):
-    from .unary import log
-    return log(v) if isinstance(v, NDArray) else math.log(v)
+def _raw(v):
+    """The raw array of an NDArray; a Python scalar as it is."""
+    return v._data if isinstance(v, NDArray) else v
 
 
 class Power(_Binary):
+    """a ** b. At a = 0 the gradients are PyTorch's, to every order: d/da is 0 where
+    b = 0 (x ** 0 is constant), and d/db is 0 where a = 0 and b >= 0 (0 ** b is
+    constant there); a negative scalar base gives a NaN gradient for b (log of it)."""
+
     name, ufunc = "power", "power"
     saves_inputs = (0, 1)
 
     def backward(self, gy):
         a, b = self.saved_inputs
-        ga = gy * b * a ** (b - 1) if self.wants(0) else None
-        gb = gy * a ** b * _log(a) if self.wants(1) else None
+        ga = self._base_grad(gy, a, b) if self.wants(0) else None
+        gb = self._exponent_grad(gy, a, b) if self.wants(1) else None
         return self.grads(ga, gb)
+
+    def _base_grad(self, gy, a, b):
+        """g * b * a ** (b - 1), and 0 where b == 0 (not 0 * inf at a = 0)."""
+        if not isinstance(b, NDArray):
+            if b == 0:
+                return self.constant(self.xp.zeros(gy.shape, gy._data.dtype))
+            return gy * b * a ** (b - 1)
+        is_zero = self.constant(b._data == 0)
+        # the exponent is 1 where b == 0, so that the discarded branch and its own
+        # gradients stay finite (a gradient of 0 times inf would be NaN)
+        safe_b = where(is_zero, 1.0, b)
+        return where(is_zero, 0.0, gy * b * a ** (safe_b - 1))
+
+    def _exponent_grad(self, gy, a, b):
+        """g * a ** b * log(a), and 0 where a == 0 and b >= 0 (not 0 * -inf)."""
+        xp = self.xp
+        is_flat = self.constant(xp.logical_and(_raw(a) == 0, _raw(b) >= 0))
+        if isinstance(a, NDArray):
+            from .unary import log
+            log_a = log(where(is_flat, 1.0, a))      # finite where discarded
+        else:
+            value = math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+            log_a = self.constant(xp.where(is_flat._data, 0.0, value).astype(b._data.dtype))
+        return where(is_flat, 0.0, gy * a ** b * log_a)
 
 
 class Maximum(_Binary):
@@ -201,6 +274,7 @@ class _Compare(_Binary):
     """1 where the comparison holds, else 0, in the operands' dtype (as MXNet)."""
 
     zero_grad = True
+    checks_int_scalar = False     # uint8 == 300 is simply false
 
     def forward(self, a, b):
         dtype = a.dtype if hasattr(a, "dtype") else b.dtype
@@ -267,7 +341,7 @@ def _binary_function(op_class, doc):
 add = _binary_function(Add, "lhs + rhs")
 subtract = _binary_function(Subtract, "lhs - rhs")
 multiply = _binary_function(Multiply, "lhs * rhs")
-divide = _binary_function(Divide, "lhs / rhs")
+divide = _binary_function(Divide, "lhs / rhs (integer / integer truncates toward zero, as MXNet)")
 modulo = _binary_function(Modulo, "lhs % rhs (sign of rhs, like Python)")
 power = _binary_function(Power, "lhs ** rhs")
 maximum = _binary_function(Maximum, "Elementwise maximum")
@@ -303,5 +377,16 @@ def negative(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
 
 
 def where(condition: NDArray, x, y, *, out: Optional[NDArray] = None) -> NDArray:
-    """Elementwise ``x if condition else y``; ``x``/``y`` may be scalars. Differentiable in x, y."""
-    return write_out(Where()(condition, _operand(x), _operand(y)), out, 'where')
+    """Elementwise ``x if condition else y``; ``x``/``y`` may be scalars. Differentiable in x, y.
+
+    condition, x and y broadcast together; the result has their common shape.
+    """
+    if not isinstance(condition, NDArray):
+        raise TypeError(f"operator where: condition must be an NDArray, got "
+                        f"{type(condition).__name__}")
+    operands = _operand(x), _operand(y)
+    for name, given, value in (("x", x, operands[0]), ("y", y, operands[1])):
+        if value is None:
+            raise TypeError(f"operator where: {name} must be an NDArray or a scalar, got "
+                            f"{type(given).__name__}")
+    return write_out(Where()(condition, *operands), out, 'where')

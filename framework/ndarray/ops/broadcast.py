@@ -7,6 +7,7 @@ from typing import Sequence, Tuple
 
 from ..ndarray import NDArray
 from ..operator import Operator
+from .accumulate import accurate_sum
 from .checks import write_out, axis_index
 
 __all__ = ["broadcast_to", "broadcast_like", "broadcast_axes", "broadcast_axis", "sum_to"]
@@ -47,7 +48,8 @@ class SumTo(Operator):
         lead = x.ndim - len(self.shape)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, d in enumerate(self.shape) if d == 1 and x.shape[lead + i] != 1)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
+        # float16 accumulates in float32, long outer axes blockwise (a bias gradient)
+        y = accurate_sum(self.xp, x, axes, keepdims=True) if axes else x
         return y.reshape(self.shape)
 
     def backward(self, gy):
@@ -79,14 +81,22 @@ def _as_tuple(value) -> tuple:
 
 def broadcast_like(lhs: NDArray, rhs: NDArray, lhs_axes=None, rhs_axes=None,
                    *, out: Optional[NDArray] = None) -> NDArray:
-    """Broadcast ``lhs`` to the shape of ``rhs`` (optionally only on the given axes)."""
-    if lhs_axes is None:
+    """Broadcast ``lhs`` to the shape of ``rhs`` (optionally only on the given axes).
+
+    With ``lhs_axes`` and ``rhs_axes`` (equal, non-zero lengths), dimension
+    ``lhs_axes[i]`` of lhs takes the size of dimension ``rhs_axes[i]`` of rhs.
+    """
+    if lhs_axes is None or rhs_axes is None:
         return write_out(BroadcastTo(rhs.shape)(lhs), out, 'broadcast_like')
     lhs_axes = tuple(axis_index(a, lhs.ndim, "broadcast_like") for a in _as_tuple(lhs_axes))
     rhs_axes = tuple(axis_index(a, rhs.ndim, "broadcast_like") for a in _as_tuple(rhs_axes))
     if len(lhs_axes) != len(rhs_axes):
         raise ValueError(f"operator broadcast_like: lhs_axes {lhs_axes} and rhs_axes {rhs_axes} "
                          f"must have the same length")
+    if not lhs_axes:
+        raise ValueError(f"operator broadcast_like: empty lhs_axes and rhs_axes are not allowed "
+                         f"(lhs {lhs.shape}, rhs {rhs.shape}); give the axes to broadcast, or "
+                         f"neither to broadcast to rhs's whole shape")
     shape = list(lhs.shape)
     for la, ra in zip(lhs_axes, rhs_axes):
         shape[la] = rhs.shape[ra]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+from collections.abc import Iterable
 from typing import Optional, Sequence, Tuple, Union
 
 from ..ndarray import NDArray
@@ -56,7 +57,13 @@ def normalize_axes(axis: Axis, ndim: int, exclude: bool = False,
     """
     if axis is None or axis == ():
         return tuple(range(ndim))
-    axes = (axis,) if is_int(axis) else tuple(axis)
+    if is_int(axis):
+        axes = (axis,)
+    elif isinstance(axis, Iterable) and not isinstance(axis, (str, bytes)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"operator {op}: axis must be an int or a tuple of ints, got "
+                        f"{type(axis).__name__} {axis!r}")
     if not all(is_int(a) for a in axes):
         raise TypeError(f"operator {op}: axis must be an int or a tuple of ints, got {axis!r}")
     out = [axis_index(a, max(ndim, 1), op) if ndim else 0 for a in axes]

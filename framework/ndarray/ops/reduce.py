@@ -18,6 +18,7 @@ from numpy.typing import DTypeLike
 from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
+from .accumulate import accumulator, accurate_sum
 from .checks import write_out, Axis, check_array, normalize_axes
 from .broadcast import BroadcastTo
 from .shape import Reshape
@@ -65,9 +66,8 @@ class Sum(_Reduce):
     name = "sum"
 
     def reduce(self, x):
-        axes = self.resolve(x)
-        dtype = x.dtype if x.dtype.kind in "iu" else None     # MXNet keeps integer dtypes
-        return x.sum(axis=axes, keepdims=self.keepdims, dtype=dtype)
+        # MXNet keeps integer dtypes; float16 accumulates in float32, long outer axes blockwise
+        return accurate_sum(self.xp, x, self.resolve(x), self.keepdims)
 
     def backward(self, gy):
         return self.unreduce(gy)
@@ -81,8 +81,12 @@ class Mean(_Reduce):
     def reduce(self, x):
         axes = self.resolve(x)
         self.count = math.prod(x.shape[a] for a in axes)
-        y = x.mean(axis=axes, keepdims=self.keepdims)
-        return y if y.dtype == x.dtype else y.astype(x.dtype)
+        if x.dtype.kind != "f" or not self.count:
+            y = x.mean(axis=axes, keepdims=self.keepdims)
+            return y if y.dtype == x.dtype else y.astype(x.dtype)
+        # the sum accumulated as in Sum (float16 in float32), divided before the cast back
+        total = accurate_sum(self.xp, x, axes, self.keepdims, dtype=accumulator(x.dtype))
+        return (total / self.count).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         scale = 1.0 / self.count if self.count else float("nan")
@@ -137,8 +141,10 @@ class Prod(_Reduce):
 
     def reduce(self, x):
         axes = self.resolve(x)
-        dtype = x.dtype if x.dtype.kind in "iu" else None
-        return x.prod(axis=axes, keepdims=self.keepdims, dtype=dtype)
+        # integer dtypes are kept (MXNet); float16 multiplies in float32 (no early overflow)
+        dtype = x.dtype if x.dtype.kind in "iu" else accumulator(x.dtype)
+        y = x.prod(axis=axes, keepdims=self.keepdims, dtype=dtype)
+        return y if y.dtype == x.dtype else y.astype(x.dtype)
 
     def backward(self, gy):
         x, = self.saved_inputs
@@ -193,9 +199,9 @@ class Norm(_Reduce):
     def reduce(self, x):
         axes = self.resolve(x)
         if self.ord == 1:
-            return self.xp.abs(x).sum(axis=axes, keepdims=self.keepdims)
-        wide = x.astype(numpy.float32) if x.dtype == numpy.float16 else x   # float16 squares overflow
-        y = self.xp.sqrt((wide * wide).sum(axis=axes, keepdims=self.keepdims))
+            return accurate_sum(self.xp, self.xp.abs(x), axes, self.keepdims)
+        wide = x.astype(accumulator(x.dtype), copy=False)     # float16 squares overflow
+        y = self.xp.sqrt(accurate_sum(self.xp, wide * wide, axes, self.keepdims))
         return y.astype(x.dtype, copy=False)
 
     def backward(self, gy):
@@ -218,17 +224,24 @@ class _ArgExtreme(Operator):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        if x.size == 0:
-            raise ValueError(f"operator {self.name}: the input of shape {x.shape} is empty")
         if self.axis is None:
+            self.check_not_empty(x, x.size, "")
             idx = getattr(self.xp, self.function)(x.reshape(-1))
             shape = (1,) * x.ndim if self.keepdims else (1,)   # MXNet: no 0-d results
             return idx.reshape(shape).astype(numpy.float32)
         axis, = normalize_axes(self.axis, x.ndim, op=self.name)
+        # an empty array along another axis gives an empty result (as PyTorch)
+        self.check_not_empty(x, x.shape[axis] if x.ndim else x.size, f" along axis {axis}")
         idx = getattr(self.xp, self.function)(x, axis=axis)
         if self.keepdims:
             idx = self.xp.expand_dims(idx, axis)
         return idx.astype(numpy.float32)
+
+
+    def check_not_empty(self, x, count: int, where: str) -> None:
+        if count == 0:
+            raise ValueError(f"operator {self.name}: the input of shape {x.shape} is empty"
+                             f"{where}: there is no index to return")
 
 
 class ArgMax(_ArgExtreme):

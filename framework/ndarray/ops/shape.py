@@ -1,8 +1,9 @@
 """Shape operators: reshape and its MXNet special values, transpose, swapaxes,
 expand_dims, squeeze, flatten, depth_to_space.
 
-Outputs are NumPy views of the input (``is_view``) where NumPy makes them, so an
-in-place write to one is seen by the other, and version checks cover both.
+reshape, reshape_like, transpose and swapaxes give NumPy views of the input
+(``is_view``), so an in-place write to one is seen by the other, and version
+checks cover both. expand_dims, squeeze and flatten give new arrays, as in MXNet.
 """
 from __future__ import annotations
 
@@ -33,24 +34,39 @@ class Reshape(Operator):
     def forward(self, x):
         self.in_shape = x.shape
         try:
-            return x.reshape(self.shape)
+            y = x.reshape(self.shape)
         except ValueError:
             raise ValueError(f"operator {self.name}: cannot reshape an array of shape {x.shape} "
                              f"({x.size} elements) into shape {self.shape}") from None
+        if y.flags.c_contiguous and not x.flags.c_contiguous:
+            # NumPy and CuPy copied (a C-contiguous view would make x C-contiguous too):
+            # the result is a new array with its own version counter, not x's
+            self.is_view = False
+        return y
 
     def backward(self, gy):
         return Reshape(self.in_shape)(gy)
 
 
-class ExpandDims(Reshape):
+class _ReshapedCopy(Reshape):
+    """A reshape into a new array (not a view), as MXNet's expand_dims, squeeze and
+    flatten give: writing the result never changes the input."""
+
+    is_view = False
+
+    def forward(self, x):
+        return super().forward(x).copy()
+
+
+class ExpandDims(_ReshapedCopy):
     name = "expand_dims"
 
 
-class Squeeze(Reshape):
+class Squeeze(_ReshapedCopy):
     name = "squeeze"
 
 
-class Flatten(Reshape):
+class Flatten(_ReshapedCopy):
     name = "flatten"
 
 
@@ -181,7 +197,10 @@ def reshape_like(lhs: NDArray, rhs: NDArray, lhs_begin: Optional[int] = None,
 
 
 def expand_dims(data: NDArray, axis: int, *, out: Optional[NDArray] = None) -> NDArray:
-    """Insert an axis of size 1 at ``axis`` (in [-ndim-1, ndim]): (2, 3), axis=1 -> (2, 1, 3)."""
+    """Insert an axis of size 1 at ``axis`` (in [-ndim-1, ndim]): (2, 3), axis=1 -> (2, 1, 3).
+
+    The result is a new array (MXNet), not a view of ``data``.
+    """
     check_array(data, "expand_dims")
     axis = axis_index(axis, data.ndim, "expand_dims", extra=1)
     result = ExpandDims(data.shape[:axis] + (1,) + data.shape[axis:])(data)
@@ -191,7 +210,8 @@ def expand_dims(data: NDArray, axis: int, *, out: Optional[NDArray] = None) -> N
 def squeeze(data: NDArray, axis=None, *, out: Optional[NDArray] = None) -> NDArray:
     """Remove axes of size 1 (all, or those in ``axis``): (1, 3, 1) -> (3,).
 
-    As in MXNet, at least one dimension is kept: (1, 1) -> (1,).
+    As in MXNet, at least one dimension is kept: (1, 1) -> (1,), and the result is
+    a new array, not a view of ``data``.
     """
     check_array(data, "squeeze")
     if axis is None:
@@ -209,7 +229,7 @@ def squeeze(data: NDArray, axis=None, *, out: Optional[NDArray] = None) -> NDArr
 
 
 def flatten(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
-    """Collapse all but the first axis: (d1, d2, ..., dk) -> (d1, d2*...*dk)."""
+    """Collapse all but the first axis: (d1, d2, ..., dk) -> (d1, d2*...*dk); a new array."""
     check_array(data, "flatten")
     if data.ndim == 0:
         return write_out(Flatten((1, 1))(data), out, 'flatten')
