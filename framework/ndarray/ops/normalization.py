@@ -216,6 +216,16 @@ def _around(shape: Tuple[int, ...], axis: int) -> Tuple[int, int, int]:
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
+def _layout(op: str, data: NDArray, axis: int):
+    """Check ``data``; (axis as an index, the (before, C, after) work shape, (C,))."""
+    check_array(data, op)
+    if data.ndim == 0:
+        raise ValueError(f"operator {op}: data must have at least 1 dimension, got shape ()")
+    ax = axis_index(axis, data.ndim, op)
+    work = _around(data.shape, ax)
+    return ax, work, (work[1],)
+
+
 def _result(result, output_mean_var: bool, out: Optional[NDArray], op: str) -> Result:
     if output_mean_var:
         if out is not None:
@@ -245,12 +255,7 @@ def BatchNorm(data: NDArray, gamma: NDArray, beta: NDArray, moving_mean: NDArray
     has no effect.
     """
     op = "BatchNorm"
-    check_array(data, op)
-    if data.ndim == 0:
-        raise ValueError(f"operator {op}: data must have at least 1 dimension, got shape ()")
-    ax = axis_index(axis, data.ndim, op)
-    work = _around(data.shape, ax)
-    c = (work[1],)
+    ax, work, c = _layout(op, data, axis)
     _check_inputs(op, data, [("gamma", gamma, c), ("beta", beta, c),
                              ("moving_mean", moving_mean, c), ("moving_var", moving_var, c)])
     eps = _check_eps(op, eps)
@@ -279,12 +284,7 @@ def LayerNorm(data: NDArray, gamma: NDArray, beta: NDArray, axis: int = -1,
     of size 1 (their gradients are blocked, as in MXNet).
     """
     op = "LayerNorm"
-    check_array(data, op)
-    if data.ndim == 0:
-        raise ValueError(f"operator {op}: data must have at least 1 dimension, got shape ()")
-    ax = axis_index(axis, data.ndim, op)
-    work = _around(data.shape, ax)
-    c = (work[1],)
+    ax, work, c = _layout(op, data, axis)
     _check_inputs(op, data, [("gamma", gamma, c), ("beta", beta, c)])
     stats_shape = tuple(1 if i == ax else d for i, d in enumerate(data.shape))
     node = NormOp(op, work, (1,), _check_eps(op, eps),
