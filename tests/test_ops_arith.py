@@ -329,7 +329,7 @@ def test_mixed_int_and_float_operands_stay_float32(ctx):
     i = nd.array([1, 2], dtype="int32", ctx=ctx)
     f = nd.array([0.5, 0.25], ctx=ctx)
     for out, want in ((i + f, [1.5, 2.25]), (f * i, [0.5, 0.5]), (i * 2.5, [2.5, 5.0]),
-                      (2 / i, [2.0, 1.0]), (i / 4, [0.25, 0.5])):
+                      (2.0 / i, [2.0, 1.0]), (i / 4.0, [0.25, 0.5])):
         assert out.dtype == np.float32
         assert_almost_equal(out, np.array(want, dtype=np.float32))
     assert (i * 2).dtype == np.int32 and (i + i).dtype == np.int32

@@ -35,6 +35,13 @@ def _operand(other):
     return None
 
 
+# NumPy ufunc name -> the NDArray method that computes ``scalar <ufunc> ndarray``
+_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+              "divide": "__rtruediv__", "power": "__rpow__", "remainder": "__rmod__",
+              "equal": "__eq__", "not_equal": "__ne__", "less": "__gt__",
+              "less_equal": "__ge__", "greater": "__lt__", "greater_equal": "__le__"}
+
+
 class Node:
     """Common part of graph nodes (``Leaf`` here, ``Operator`` in operator.py):
     ``parents`` holds one edge ``(node, output index)`` or None per input."""
@@ -61,7 +68,6 @@ class NDArray:
     __slots__ = ("_data", "_ctx", "_node", "_index", "_grad", "_grad_req", "_version",
                  "__weakref__")
     __array_priority__ = 1000.0
-    __array_ufunc__ = None            # numpy defers `np_array + ndarray` to us
 
     def __init__(self, data, ctx: Context) -> None:
         self._data = data
@@ -146,6 +152,25 @@ class NDArray:
             raise TypeError(f"implicit conversion of an NDArray on {self._ctx} to a NumPy array "
                             f"is not allowed; call .asnumpy() to copy it to the host")
         return self._data if dtype is None else self._data.astype(dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy ufuncs meeting an NDArray: a NumPy scalar with an operator gives NDArray's
+        own result; NumPy functions of cpu arrays (``np.all(a == b)``, ``np.exp(a)``) run on
+        the host data and return NumPy results, as with MXNet; a NumPy array with an
+        operator, an NDArray as ``out``, and gpu arrays are refused (no silent host copy)."""
+        if method == "__call__" and len(inputs) == 2 and ufunc.__name__ in _REFLECTED:
+            lhs, rhs = inputs
+            if (rhs is self and not isinstance(lhs, NDArray) and numpy.ndim(lhs) == 0
+                    and not kwargs):
+                return getattr(self, _REFLECTED[ufunc.__name__])(numpy.asarray(lhs).item())
+            if any(not isinstance(x, NDArray) and numpy.ndim(x) for x in inputs):
+                return NotImplemented
+        if any(isinstance(x, NDArray) for x in kwargs.get("out", ())):
+            return NotImplemented
+        if any(isinstance(x, NDArray) and x._ctx.xp is not numpy for x in inputs):
+            return NotImplemented
+        host = [x._data if isinstance(x, NDArray) else x for x in inputs]
+        return getattr(ufunc, method)(*host, **kwargs)
 
     def _scalar_value(self, kind, what):
         if self.size != 1:

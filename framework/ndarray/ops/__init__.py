@@ -7,6 +7,7 @@ result is written into that array (``checks.write_out``), which is returned.
 from . import (activation, arith, broadcast, convert, index, join, linalg, reduce, shape,
                slicing, softmax, special, tiling, unary)
 from . import conv, dropout, embedding, fully_connected, normalization, pooling, upsampling
+from . import legacy
 
 _MODULES = (activation, arith, broadcast, convert, index, join, linalg, reduce, shape,
             slicing, softmax, special, tiling, unary)
@@ -34,8 +35,10 @@ from .fully_connected import *  # noqa: F401,F403
 from .normalization import *   # noqa: F401,F403
 from .pooling import *         # noqa: F401,F403
 from .upsampling import *      # noqa: F401,F403
+# MXNet 1.x names older scripts use: random_*/sample_*, SoftmaxOutput, smooth_l1, ...
+from .legacy import *          # noqa: F401,F403
 
-__all__ = [name for module in _MODULES + _NN_MODULES for name in module.__all__]
+__all__ = [name for module in _MODULES + _NN_MODULES + (legacy,) for name in module.__all__]
 
 # MXNet's legacy CamelCase names for the same operators
 BlockGrad = stop_gradient              # noqa: F405
