@@ -1,2 +1,545 @@
-"""(being written: issue 5)"""
-__all__ = []
+"""``Convolution`` and ``Deconvolution`` over 1, 2 or 3 spatial axes (MXNet's operators).
+
+One graph node per call. Forward is im2col (``im2col.py``: one strided copy of
+the windows) feeding ONE matrix product, or one batched product over the
+groups; the bias is added while the product is copied to the output layout.
+
+The gradients are three operators that are each other's gradients (Chainer's
+Convolution2DFunction / Deconvolution2DFunction / Convolution2DGradW), so every
+order of derivative differentiates again:
+
+    y = conv(x, W)          dx = deconv(dy, W)       dW = grad_w(x, dy)
+    y = deconv(x, W)        dx = conv(dy, W)         dW = grad_w(dy, x)
+    gW = grad_w(x, dy)      dx = deconv(dy, dgW)     d(dy) = conv(x, dgW)
+
+``deconv`` (the data gradient of ``conv``) is one product and col2im, a
+slice-add per kernel offset, or, for stride 1 when it moves less memory, the
+convolution with the flipped kernel; ``grad_w`` is im2col and one product. The
+bias gradient is a sum over the batch and spatial axes.
+
+Large temporaries (im2col matrices, product outputs) come from a workspace of
+reused host buffers (``im2col.WORKSPACE``); results are always new arrays. For
+short output rows the matrices' columns run batch-last (see ``im2col.py``).
+
+Shapes, channel-first layouts (NCW, NCHW, NCDHW): data (N, C, *S), weight
+(F, C/g, *K), output (N, F, *O) with O = floor((S + 2p - (d*(k-1)+1)) / s) + 1.
+Channel-last layouts (NWC, NHWC, NDHWC) put C last in data and output, and
+use MXNet's weight (F, *K, C/g).
+
+While recording with a weight that needs its gradient, ``Convolution`` keeps
+the im2col matrix of its forward for the weight gradient (saving a second
+im2col; it costs prod(K) times the data's memory until backward).
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy
+
+from ..._flags import STATE
+from ..ndarray import NDArray
+from ..operator import Operator
+from .checks import check_array, int_tuple, is_int, write_out
+from .im2col import WORKSPACE, Window, col2im, im2col, short_rows
+from .reduce import Sum
+
+__all__ = ["Convolution", "Deconvolution"]
+
+IntOrTuple = Union[int, Sequence[int]]
+Shape = Tuple[int, ...]
+
+_LAYOUTS = {1: ("NCW", "NWC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
+
+
+# ---------------------------------------------------------------- geometry
+class ConvGeometry:
+    """A convolution's window, groups and layout: how its raw arrays read as matrices.
+
+    ``G`` groups; the data has ``C = G*Cg`` channels and the output ``F = G*Fg``.
+    """
+
+    def __init__(self, window: Window, groups: int, channel_last: bool) -> None:
+        self.window, self.groups, self.channel_last = window, groups, channel_last
+        nd = window.nd
+        # channel-last (N, *S, C) -> channel-first (N, C, *S), and back
+        self.to_first = (0, nd + 1) + tuple(range(1, nd + 1))
+        self.to_last = (0,) + tuple(range(2, nd + 2)) + (1,)
+        self.bias_axes = tuple(range(nd + 1)) if channel_last else (0,) + tuple(range(2, nd + 2))
+
+    # data and output arrays ---------------------------------------------
+    def channel_first(self, a):
+        """(N, C, *S) view of a data-layout array."""
+        return a.transpose(self.to_first) if self.channel_last else a
+
+    def data_shape(self, n: int, c: int, sizes: Shape) -> Shape:
+        return (n,) + tuple(sizes) + (c,) if self.channel_last else (n, c) + tuple(sizes)
+
+    def columns(self, xp, y, batch_last: bool = False):
+        """An output-layout array (N, F, *O) as G matrices (G, Fg, N*prod(O)), or with
+        ``batch_last`` (G, Fg, prod(O)*N).
+
+        Returns (matrices, whether they are a workspace buffer to give back).
+        Channel-first data is copied (whole rows of prod(O) move at once);
+        channel-last data is read through a transposed view when it can be.
+        """
+        g = self.groups
+        if self.channel_last:
+            n, f = y.shape[0], y.shape[-1]
+            p = math.prod(y.shape[1:-1])
+            if not batch_last:
+                y = xp.ascontiguousarray(y).reshape(n * p, f)
+                return y.T.reshape(g, f // g, n * p), False
+            view = y.reshape(n, p, f).transpose(2, 1, 0)                   # (F, P, N)
+        else:
+            n, f, p = y.shape[0], y.shape[1], math.prod(y.shape[2:])
+            order = (1, 2, 0) if batch_last else (1, 0, 2)
+            view = y.reshape(n, f, p).transpose(order)                     # (F, P, N) / (F, N, P)
+        m = WORKSPACE.take(xp, view.shape, y.dtype)
+        m[...] = view
+        return m.reshape(g, f // g, n * p), True
+
+    def from_columns(self, xp, m, n: int, sizes: Shape, bias=None, batch_last: bool = False):
+        """G matrices (G, Fg, N*prod(O)) (``batch_last``: (G, Fg, prod(O)*N)) as a new
+        contiguous output-layout array (N, F, *O), plus ``bias`` (F,) on the channel axis."""
+        g, fg = m.shape[:2]
+        f, p = g * fg, math.prod(sizes)
+        if batch_last:
+            m3 = m.reshape(f, p, n)
+            view = m3.transpose(2, 1, 0) if self.channel_last else m3.transpose(2, 0, 1)
+        elif self.channel_last:
+            view = m.reshape(f, n * p).T                                   # (N*P, F)
+        else:
+            view = m.reshape(f, n, p).transpose(1, 0, 2)                   # (N, F, P)
+        b = bias if bias is None or self.channel_last else bias.reshape(f, 1)
+        out = xp.empty(view.shape, dtype=m.dtype)
+        if b is None:
+            out[...] = view
+        else:
+            xp.add(view, b, out=out)
+        return out.reshape(self.data_shape(n, f, sizes))
+
+    # weights -------------------------------------------------------------
+    def weight_matrices(self, w):
+        """A weight (F, Cg, *K) (channel-last: (F, *K, Cg)) as (G, Fg, Cg*prod(K))."""
+        if self.channel_last:
+            w = w.transpose(self.to_first)             # the same move as for data
+        return w.reshape(self.groups, w.shape[0] // self.groups, math.prod(w.shape[1:]))
+
+    def weight_from_matrices(self, xp, m, cg: int):
+        """(G, Fg, Cg*prod(K)) as a contiguous weight in this layout."""
+        g, fg = m.shape[:2]
+        w = m.reshape((g * fg, cg) + self.window.kernel)
+        if self.channel_last:
+            w = w.transpose(self.to_last)
+        return xp.ascontiguousarray(w)
+
+
+# ------------------------------------------------------- raw computations
+def _product(xp, geom: ConvGeometry, window: Window, xf, wm, bias):
+    """conv over ``window`` of channel-first data ``xf`` (N, C, *S) with weight
+    matrices ``wm`` (G, Fg, Cg*K): im2col, ONE product (batched over the groups),
+    and the copy to ``geom``'s output layout with the bias added.
+    Returns (output, the im2col matrix)."""
+    n, sizes = xf.shape[0], xf.shape[2:]
+    out_sizes = window.out_sizes(sizes)
+    batch_last = short_rows(out_sizes)
+    cols = im2col(xp, xf, window, out_sizes, batch_last)
+    c3 = cols.reshape(geom.groups, cols.shape[0] * math.prod(window.kernel) // geom.groups,
+                      n * math.prod(out_sizes))                         # (G, Cg*K, N*P)
+    m = WORKSPACE.take(xp, (geom.groups, wm.shape[1], c3.shape[2]), c3.dtype)
+    xp.matmul(wm, c3, out=m)                                            # (G, Fg, N*P)
+    y = geom.from_columns(xp, m, n, out_sizes, bias, batch_last)
+    WORKSPACE.give(xp, m)
+    return y, cols
+
+
+def conv_forward(xp, geom: ConvGeometry, x, w, b=None, keep_cols: bool = False):
+    """Data, weight (, bias) -> (output (N, F, *O) in the layout, the im2col matrix
+    when ``keep_cols``, else None)."""
+    y, cols = _product(xp, geom, geom.window, geom.channel_first(x), geom.weight_matrices(w), b)
+    if not keep_cols:
+        WORKSPACE.give(xp, cols)
+        cols = None
+    return y, cols
+
+
+def conv_grad_weight(xp, geom: ConvGeometry, x, gy, cols=None):
+    """d(sum(conv(x, W) * gy)) / dW: im2col(x) times the output gradient, one product.
+    ``cols``: x's im2col matrix if already made (it is given back to the workspace);
+    its layout (batch-last or not) follows from the sizes, as in ``_product``."""
+    xf = geom.channel_first(x)
+    n, c, sizes = xf.shape[0], xf.shape[1], xf.shape[2:]
+    out_sizes = geom.window.out_sizes(sizes)
+    batch_last = short_rows(out_sizes)
+    if cols is None:
+        cols = im2col(xp, xf, geom.window, out_sizes, batch_last)
+    g = geom.groups
+    c3 = cols.reshape(g, c // g * math.prod(geom.window.kernel),
+                      n * math.prod(out_sizes))                         # (G, Cg*K, N*P)
+    gm, owned = geom.columns(xp, gy, batch_last)                        # (G, Fg, N*P)
+    gwt = xp.matmul(c3, gm.transpose(0, 2, 1))                          # (G, Cg*K, Fg)
+    WORKSPACE.give(xp, cols)
+    if owned:
+        WORKSPACE.give(xp, gm)
+    return geom.weight_from_matrices(xp, gwt.transpose(0, 2, 1), c // g)
+
+
+def conv_grad_data(xp, geom: ConvGeometry, gy, w, in_sizes: Shape, b=None):
+    """d(sum(conv(x, W) * gy)) / dx for x of spatial size ``in_sizes`` (MXNet's
+    Deconvolution of gy), plus ``b`` on the channel axis.
+
+    Two ways, each one product:
+    - the kernel's transpose times gy, then col2im (a slice-add per kernel offset);
+      its temporary is C*K x N*prod(O), read and added back K times;
+    - with stride 1, the convolution of gy with the flipped, transposed kernel
+      (im2col and one product); its temporary is F*K x N*prod(S), written once.
+    The one moving less memory is taken (the second for ResNet's 3x3 layers, whose
+    F = C; the first for LeNet's 1 -> 20 channels).
+    """
+    win, g = geom.window, geom.groups
+    n, k = gy.shape[0], math.prod(win.kernel)
+    wm = geom.weight_matrices(w)                                        # (G, Fg, Cg*K)
+    fg, cg = wm.shape[1], wm.shape[2] // k
+    full = tuple(dk - 1 - p for dk, p in zip(win.dilated_kernel(), win.pad))
+    as_convolution = fg * math.prod(in_sizes) <= 3 * cg * math.prod(win.out_sizes(in_sizes))
+    if all(st == 1 for st in win.stride) and min(full) >= 0 and as_convolution:
+        flipped = wm.reshape((g, fg, cg) + win.kernel)[(Ellipsis,) + (slice(None, None, -1),)
+                                                       * win.nd]
+        wt = xp.ascontiguousarray(flipped.swapaxes(1, 2)).reshape(g, cg, fg * k)
+        window = Window(win.kernel, win.stride, win.dilate, full)
+        out, cols = _product(xp, geom, window, geom.channel_first(gy), wt, b)
+        WORKSPACE.give(xp, cols)
+        return out
+    out_sizes = win.out_sizes(in_sizes)
+    batch_last = short_rows(out_sizes)
+    gm, owned = geom.columns(xp, gy, batch_last)                        # (G, Fg, N*P)
+    gcols = WORKSPACE.take(xp, (g, cg * k, gm.shape[2]), gm.dtype)
+    xp.matmul(wm.transpose(0, 2, 1), gm, out=gcols)                     # (G, Cg*K, N*P)
+    if owned:
+        WORKSPACE.give(xp, gm)
+    c, nd = g * cg, win.nd
+    if batch_last:                   # accumulate (C, *S, N), then move N to the front
+        acc = xp.zeros((c,) + tuple(in_sizes) + (n,), dtype=gcols.dtype)
+        col2im(xp, gcols.reshape((c,) + win.kernel + tuple(out_sizes) + (n,)), win,
+               in_sizes, acc, batch_last=True)
+        spatial = tuple(range(1, nd + 1))
+        order = (nd + 1,) + spatial + (0,) if geom.channel_last else (nd + 1, 0) + spatial
+        out = xp.ascontiguousarray(acc.transpose(order))
+    else:
+        out = xp.zeros(geom.data_shape(n, c, in_sizes), dtype=gcols.dtype)
+        col2im(xp, gcols.reshape((c,) + win.kernel + (n,) + tuple(out_sizes)), win, in_sizes,
+               geom.channel_first(out))
+    WORKSPACE.give(xp, gcols)
+    if b is not None:
+        out += b if geom.channel_last else b.reshape((c,) + (1,) * nd)
+    return out
+
+
+# --------------------------------------------------------------- operators
+def _bias_gradient(geom: ConvGeometry, gy: NDArray) -> NDArray:
+    return Sum(geom.bias_axes, False)(gy)
+
+
+class ConvolutionOp(Operator):
+    """conv(x, W) (+ b): data, weight[, bias] -> output; see the module docstring."""
+
+    name = "Convolution"
+    saves_inputs = (0, 1)
+    input_users = ((1,), (0,))       # data is read for the weight's gradient, weight for data's
+    cols = None
+
+    def __init__(self, geom: ConvGeometry, keep_cols: bool = False) -> None:
+        self.geom, self.keep_cols = geom, keep_cols
+
+    def forward(self, x, w, b=None):
+        y, self.cols = conv_forward(self.xp, self.geom, x, w, b, self.keep_cols)
+        self.in_sizes = self.geom.channel_first(x).shape[2:]
+        return y
+
+    def backward(self, gy):
+        x, w = self.saved_inputs
+        cols, self.cols = self.cols, None
+        gx = gw = gb = None
+        if self.wants(1):            # first: its im2col buffer is then free for the data's
+            gw = ConvolutionGradWOp(self.geom, cols)(x, gy)
+        elif cols is not None:
+            WORKSPACE.give(self.xp, cols)
+        if self.wants(0):
+            gx = DeconvolutionOp(self.geom, self.in_sizes)(gy, w)
+        if len(self.parents) == 2:
+            return gx, gw
+        if self.wants(2):
+            gb = _bias_gradient(self.geom, gy)
+        return gx, gw, gb
+
+    def release(self) -> None:
+        super().release()
+        self.cols = None
+
+
+class DeconvolutionOp(Operator):
+    """deconv(x, W) (+ b): the adjoint of conv in its data, with output size ``out_sizes``.
+
+    Data (N, C_in, *S) and weight (C_in, F/g, *K) (in conv terms: the output
+    gradient and the weight of a conv from F to C_in channels) -> (N, F, *out_sizes).
+    """
+
+    name = "Deconvolution"
+    saves_inputs = (0, 1)
+    input_users = ((1,), (0,))
+
+    def __init__(self, geom: ConvGeometry, out_sizes: Shape) -> None:
+        self.geom, self.out_sizes = geom, tuple(out_sizes)
+
+    def forward(self, x, w, b=None):
+        return conv_grad_data(self.xp, self.geom, x, w, self.out_sizes, b)
+
+    def backward(self, gy):
+        x, w = self.saved_inputs
+        gx = gw = gb = None
+        if self.wants(0):
+            gx = ConvolutionOp(self.geom)(gy, w)
+        if self.wants(1):
+            gw = ConvolutionGradWOp(self.geom)(gy, x)
+        if len(self.parents) == 2:
+            return gx, gw
+        if self.wants(2):
+            gb = _bias_gradient(self.geom, gy)
+        return gx, gw, gb
+
+
+class ConvolutionGradWOp(Operator):
+    """grad_w(x, gy): conv's weight gradient for data x and output gradient gy.
+
+    Linear in each input; its gradient for an incoming weight-shaped gradient h
+    is deconv(gy, h) for x and conv(x, h) for gy. ``cols``: x's im2col matrix,
+    when the forward convolution kept it.
+    """
+
+    name = "_backward_Convolution_weight"
+    saves_inputs = (0, 1)
+    input_users = ((1,), (0,))
+
+    def __init__(self, geom: ConvGeometry, cols=None) -> None:
+        self.geom, self.cols = geom, cols
+
+    def forward(self, x, gy):
+        cols, self.cols = self.cols, None
+        self.in_sizes = self.geom.channel_first(x).shape[2:]
+        return conv_grad_weight(self.xp, self.geom, x, gy, cols)
+
+    def backward(self, h):
+        x, gy = self.saved_inputs
+        gx = ggy = None
+        if self.wants(0):
+            gx = DeconvolutionOp(self.geom, self.in_sizes)(gy, h)
+        if self.wants(1):
+            ggy = ConvolutionOp(self.geom)(x, h)
+        return gx, ggy
+
+
+# ---------------------------------------------------------- argument checks
+def _spatial(value, nd: int, default: int, op: str, what: str) -> Shape:
+    """MXNet's shape argument: () for the default, an int for every axis, or nd ints."""
+    if value is None or (not is_int(value) and len(tuple(value)) == 0):
+        return (default,) * nd
+    if is_int(value):
+        return (int(value),) * nd
+    values = int_tuple(value, op, what)
+    if len(values) != nd:
+        raise ValueError(f"operator {op}: {what} {values} has {len(values)} entries; the "
+                         f"kernel has {nd} spatial axes, so {what} needs {nd} (or one int)")
+    return values
+
+
+class _Call:
+    """The checked arguments of one Convolution/Deconvolution call."""
+
+    def __init__(self, op: str, data, weight, kernel, stride, dilate, pad, num_group,
+                 layout) -> None:
+        check_array(data, op)
+        check_array(weight, op)
+        self.op = op
+        dshape, wshape = tuple(data.shape), tuple(weight.shape)
+        if kernel is None or (not is_int(kernel) and len(tuple(kernel)) == 0):
+            if len(wshape) not in (3, 4, 5):
+                raise ValueError(f"operator {op}: weight of shape {wshape} is not a 1-D, 2-D "
+                                 f"or 3-D kernel (expected 3 to 5 dimensions); give kernel=")
+            nd = len(wshape) - 2
+            last = layout is not None and str(layout).endswith("C")
+            kernel = wshape[1:-1] if last else wshape[2:]
+        else:
+            kernel = (kernel,) if is_int(kernel) else kernel
+            kernel = int_tuple(kernel, op, "kernel")
+            nd = len(kernel)
+            if nd not in (1, 2, 3):
+                raise ValueError(f"operator {op}: kernel {kernel} must have 1, 2 or 3 entries "
+                                 f"(1-D, 2-D or 3-D convolution)")
+        self.nd = nd
+        if layout is None:
+            layout = _LAYOUTS[nd][0]
+        if layout not in _LAYOUTS[nd]:
+            raise ValueError(f"operator {op}: layout {layout!r} does not fit a {nd}-D kernel "
+                             f"{tuple(kernel)}; expected one of {_LAYOUTS[nd]}")
+        self.layout = layout
+        self.channel_last = layout.endswith("C")
+        if len(dshape) != nd + 2:
+            raise ValueError(f"operator {op}: data must be {nd + 2}-D ({', '.join(layout)}) "
+                             f"for a {nd}-D kernel {tuple(kernel)} with layout {layout}, got "
+                             f"shape {dshape}")
+        if len(wshape) != nd + 2:
+            raise ValueError(f"operator {op}: weight must be {nd + 2}-D for a {nd}-D kernel "
+                             f"{tuple(kernel)}, got shape {wshape}")
+        stride = _spatial(stride, nd, 1, op, "stride")
+        dilate = _spatial(dilate, nd, 1, op, "dilate")
+        pad = _spatial(pad, nd, 0, op, "pad")
+        for what, values, low in (("kernel", kernel, 1), ("stride", stride, 1),
+                                  ("dilate", dilate, 1), ("pad", pad, 0)):
+            if any(v < low for v in values):
+                raise ValueError(f"operator {op}: {what} {tuple(values)} must be >= {low} "
+                                 f"on every axis")
+        if not is_int(num_group) or num_group < 1:
+            raise ValueError(f"operator {op}: num_group must be a positive int, got "
+                             f"{num_group!r}")
+        self.groups = int(num_group)
+        self.window = Window(tuple(kernel), stride, dilate, pad)
+        self.n = dshape[0]
+        self.channels = dshape[-1] if self.channel_last else dshape[1]
+        self.sizes = dshape[1:-1] if self.channel_last else dshape[2:]
+        if self.channels % self.groups:
+            raise ValueError(f"operator {op}: data of shape {dshape} ({layout}) has "
+                             f"{self.channels} channels, not divisible by num_group="
+                             f"{self.groups}")
+        self.data, self.weight = data, weight
+
+    def weight_shape(self, rows: int, per_group: int) -> Shape:
+        k = self.window.kernel
+        return (rows,) + k + (per_group,) if self.channel_last else (rows, per_group) + k
+
+    def geometry(self, window: Optional[Window] = None) -> ConvGeometry:
+        return ConvGeometry(window or self.window, self.groups, self.channel_last)
+
+    def inputs(self, bias, no_bias: bool, n_out: int):
+        """(data, weight[, bias]) after checking the bias and that the dtypes agree."""
+        op = self.op
+        if no_bias:
+            inputs = (self.data, self.weight)
+        else:
+            if bias is None:
+                raise ValueError(f"operator {op}: bias is None but no_bias=False; pass a bias "
+                                 f"of shape ({n_out},) or no_bias=True")
+            check_array(bias, op)
+            if tuple(bias.shape) != (n_out,):
+                raise ValueError(f"operator {op}: bias has shape {bias.shape}, expected "
+                                 f"({n_out},) (one per output channel)")
+            inputs = (self.data, self.weight, bias)
+        dtypes = [a._data.dtype for a in inputs]
+        if dtypes[0].kind != "f" or any(d != dtypes[0] for d in dtypes):
+            names = ["data", "weight", "bias"][:len(inputs)]
+            raise TypeError(f"operator {op}: {', '.join(names)} must share one floating-point "
+                            f"dtype, got {[numpy.dtype(d).name for d in dtypes]}")
+        return inputs
+
+
+def Convolution(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
+                kernel: Optional[IntOrTuple] = None, stride: IntOrTuple = (),
+                dilate: IntOrTuple = (), pad: IntOrTuple = (), num_filter: Optional[int] = None,
+                num_group: int = 1, workspace: int = 1024, no_bias: bool = False,
+                cudnn_tune: Optional[str] = None, cudnn_off: bool = False,
+                layout: Optional[str] = None, out: Optional[NDArray] = None,
+                name: Optional[str] = None) -> NDArray:
+    """Convolution over 1, 2 or 3 spatial axes (MXNet's cross-correlation).
+
+    data (N, C, *S) in layout NCW/NCHW/NCDHW (default), or (N, *S, C) in NWC/NHWC/NDHWC;
+    weight (num_filter, C/num_group, *kernel), channel-last (num_filter, *kernel, C/num_group);
+    bias (num_filter,), ignored with ``no_bias``. Returns (N, num_filter, *O) (channel-last:
+    (N, *O, num_filter)), O = floor((S + 2*pad - dilate*(kernel-1) - 1) / stride) + 1.
+    ``kernel`` and ``num_filter`` default to the weight's and are checked against it;
+    stride/dilate/pad default to 1/1/0 (an int applies to every axis).
+    ``workspace``, ``cudnn_tune``, ``cudnn_off`` and ``name`` are accepted for MXNet
+    scripts and have no effect.
+    """
+    op = "Convolution"
+    call = _Call(op, data, weight, kernel, stride, dilate, pad, num_group, layout)
+    groups, wshape = call.groups, tuple(weight.shape)
+    filters = wshape[0] if num_filter is None else num_filter
+    if not is_int(filters) or filters < 1 or filters % groups:
+        raise ValueError(f"operator {op}: num_filter={filters!r} must be a positive multiple of "
+                         f"num_group={groups}")
+    expected = call.weight_shape(filters, call.channels // groups)
+    if wshape != expected:
+        raise ValueError(f"operator {op}: weight has shape {wshape}, expected {expected} "
+                         f"(num_filter={filters}, {call.channels} input channels / num_group="
+                         f"{groups}, kernel {call.window.kernel}, layout {call.layout})")
+    out_sizes = call.window.out_sizes(call.sizes)
+    if any(o < 1 for o in out_sizes):
+        raise ValueError(f"operator {op}: data of spatial size {call.sizes} padded by "
+                         f"{call.window.pad} is smaller than the dilated kernel "
+                         f"{call.window.dilated_kernel()}: output size {out_sizes}")
+    inputs = call.inputs(bias, no_bias, filters)
+    keep_cols = STATE.recording and weight._node is not None
+    return write_out(ConvolutionOp(call.geometry(), keep_cols)(*inputs), out, op)
+
+
+def Deconvolution(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
+                  kernel: Optional[IntOrTuple] = None, stride: IntOrTuple = (),
+                  dilate: IntOrTuple = (), pad: IntOrTuple = (), adj: IntOrTuple = (),
+                  target_shape: IntOrTuple = (), num_filter: Optional[int] = None,
+                  num_group: int = 1, workspace: int = 512, no_bias: bool = True,
+                  cudnn_tune: Optional[str] = None, cudnn_off: bool = False,
+                  layout: Optional[str] = None, out: Optional[NDArray] = None,
+                  name: Optional[str] = None) -> NDArray:
+    """Transposed convolution: the gradient of ``Convolution`` with respect to its data.
+
+    data (N, C, *S) (channel-last: (N, *S, C)); weight (C, num_filter/num_group, *kernel)
+    (channel-last: (C, *kernel, num_filter/num_group)); bias (num_filter,), used only
+    with ``no_bias=False`` (MXNet's default is True). Returns (N, num_filter, *O) with
+    O = (S-1)*stride - 2*pad + dilate*(kernel-1) + adj + 1; ``adj`` < stride per axis.
+    ``target_shape`` (the spatial O wanted), when given, sets pad and adj as MXNet does
+    (pad and adj are then ignored). ``workspace``, ``cudnn_tune``, ``cudnn_off`` and
+    ``name`` are accepted for MXNet scripts and have no effect.
+    """
+    op = "Deconvolution"
+    call = _Call(op, data, weight, kernel, stride, dilate, pad, num_group, layout)
+    groups, wshape, nd, win = call.groups, tuple(weight.shape), call.nd, call.window
+    per_group = wshape[-1] if call.channel_last else wshape[1]
+    filters = per_group * groups if num_filter is None else num_filter
+    if not is_int(filters) or filters < 1 or filters % groups:
+        raise ValueError(f"operator {op}: num_filter={filters!r} must be a positive multiple of "
+                         f"num_group={groups}")
+    expected = call.weight_shape(call.channels, filters // groups)
+    if wshape != expected:
+        raise ValueError(f"operator {op}: weight has shape {wshape}, expected {expected} "
+                         f"({call.channels} input channels, num_filter={filters} / num_group="
+                         f"{groups}, kernel {win.kernel}, layout {call.layout})")
+    adj = _spatial(adj, nd, 0, op, "adj")
+    target = () if target_shape is None or (not is_int(target_shape) and
+                                            len(tuple(target_shape)) == 0) \
+        else _spatial(target_shape, nd, 0, op, "target_shape")
+    pad = win.pad
+    dk = win.dilated_kernel()
+    if any(target):
+        if any(t < 1 for t in target):
+            raise ValueError(f"operator {op}: target_shape {target} must be positive on every "
+                             f"axis")
+        full = tuple(st * (s - 1) + k for st, s, k in zip(win.stride, call.sizes, dk))
+        if any(f < t for f, t in zip(full, target)):
+            raise ValueError(f"operator {op}: target_shape {target} is too big: data of "
+                             f"spatial size {call.sizes} with stride {win.stride} and dilated "
+                             f"kernel {dk} reaches at most {full}")
+        pad = tuple((f - t + 1) // 2 for f, t in zip(full, target))
+        adj = tuple((f - t) % 2 for f, t in zip(full, target))
+    if any(a < 0 or a >= st for a, st in zip(adj, win.stride)):
+        why = f" (from target_shape {target})" if any(target) else ""
+        raise ValueError(f"operator {op}: adj {adj}{why} must be >= 0 and smaller than stride "
+                         f"{win.stride} on every axis")
+    out_sizes = tuple(st * (s - 1) + k - 2 * p + a for st, s, k, p, a in
+                      zip(win.stride, call.sizes, dk, pad, adj))
+    if any(o < 1 for o in out_sizes):
+        raise ValueError(f"operator {op}: output size {out_sizes} is not positive: data of "
+                         f"spatial size {call.sizes}, stride {win.stride}, dilated kernel {dk}, "
+                         f"pad {pad}, adj {adj}")
+    inputs = call.inputs(bias, no_bias, filters)
+    geom = call.geometry(Window(win.kernel, win.stride, win.dilate, pad))
+    return write_out(DeconvolutionOp(geom, out_sizes)(*inputs), out, op)

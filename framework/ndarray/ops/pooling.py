@@ -20,10 +20,13 @@ backward is again a pooling-like operator, so every order differentiates:
 
 Output size per spatial axis (MXNet): ``valid``: floor((x + 2p - k) / s) + 1;
 ``full``: ceil((x + 2p - k) / s) + 1. A 'full' window may reach past the padding;
-the part past it is ignored (as MXNet and PyTorch's ceil_mode).
+the part past it is ignored (as MXNet and PyTorch's ceil_mode). A window lying
+wholly in the padding (MXNet's rule keeps some that PyTorch's ceil_mode drops)
+gives the dtype's lowest value for max, as MXNet, and 0 for avg and sum.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import Optional, Sequence, Tuple, Union
@@ -86,8 +89,8 @@ class _Windows:
 
     def _key(self, offset):
         key = [slice(None)] * len(self.shape)
-        for a, o, s, n in zip(self.axes, offset, self.stride, (self.out_shape[a] for a in self.axes)):
-            key[a] = slice(o, o + s * (n - 1) + 1, s)
+        for a, o, s in zip(self.axes, offset, self.stride):
+            key[a] = slice(o, o + s * (self.out_shape[a] - 1) + 1, s)
         return tuple(key)
 
     # ------------------------------------------------------------ helpers
@@ -173,14 +176,20 @@ class _MaxPool(Operator):
             flat = win.flat_windows(xp, a)
             self.argmax = flat.argmax(axis=-1)
             return xp.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
-        keys = win.keys
-        best = a[keys[0]].copy()
-        argmax = xp.zeros(best.shape, dtype=win.index_dtype) if self.keep_argmax else None
-        for k in range(1, len(keys)):
+        keys, index = win.keys, win.index_dtype
+        if len(keys) == 1:
+            self.argmax = xp.zeros(win.out_shape, dtype=index) if self.keep_argmax else None
+            return a[keys[0]].copy()
+        first, second = a[keys[0]], a[keys[1]]
+        argmax = (second > first).astype(index) if self.keep_argmax else None
+        best = xp.maximum(first, second)                   # NaN propagates
+        for k in range(2, len(keys)):
             candidate = a[keys[k]]
             if argmax is not None:
-                xp.putmask(argmax, candidate > best, k)      # strictly larger: first wins
-            xp.maximum(best, candidate, out=best)          # NaN propagates
+                # strictly larger wins (so ties go to the first); k exceeds every earlier
+                # index, so the maximum sets it exactly where the candidate wins
+                xp.maximum(argmax, (candidate > best) * index(k), out=argmax)
+            xp.maximum(best, candidate, out=best)
         self.argmax = argmax
         return best
 
@@ -205,19 +214,19 @@ class _MaxUnpool(Operator):
 
     def forward(self, g):
         xp, win, argmax = self.xp, self.win, self.argmax
+        # g times a 0/1 mask: a select is several times slower on random masks in NumPy
+        # (the price: an inf or NaN in g also reaches the other elements of its window)
         buf = win.blank(xp, g.dtype)
-        zero = g.dtype.type(0)
         if win.windowed:
             hit = argmax[..., None] == xp.arange(win.size, dtype=argmax.dtype)
-            spread = xp.where(hit, g[..., None], zero)
+            spread = xp.multiply(g[..., None], hit)
             win.view(xp, buf)[...] = spread.reshape(win.out_shape + win.kernel)
             return win.cropped(buf)
         for k, key in enumerate(win.keys):
-            routed = xp.where(argmax == k, g, zero)
             if win.disjoint:
-                buf[key] = routed
+                xp.multiply(g, argmax == k, out=buf[key])
             else:
-                buf[key] += routed
+                buf[key] += g * (argmax == k)
         return win.cropped(buf)
 
     def backward(self, gg):
@@ -327,39 +336,21 @@ def _spatial_axes(layout: Optional[str], ndim: int, op: str) -> Tuple[int, ...]:
     return tuple(range(2, ndim)) if layout[1] == "C" else tuple(range(1, ndim - 1))
 
 
-def Pooling(data: NDArray, kernel: IntOrTuple = (), pool_type: str = "max",
-            global_pool: bool = False, cudnn_off: bool = False,
-            pooling_convention: str = "valid", stride: IntOrTuple = (), pad: IntOrTuple = (),
-            p_value: Optional[int] = None, count_include_pad: Optional[bool] = None,
-            layout: Optional[str] = None, out: Optional[NDArray] = None) -> NDArray:
-    """Pool ``data`` over its 1, 2 or 3 spatial axes (MXNet's ``Pooling``).
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
 
-    data: (N, C, W), (N, C, H, W) or (N, C, D, H, W) (channels last with ``layout``
-    'NWC', 'NHWC', 'NDHWC'). ``kernel`` (its length gives the spatial dimensions),
-    ``stride`` (default 1) and ``pad`` (default 0, implicit: -inf-like for max, 0 for
-    the others). ``pool_type``: 'max', 'avg', 'sum' or 'lp' (``p_value`` 1, 2 or 3:
-    (sum x^p)^(1/p), built from power and sum pooling). ``count_include_pad``
-    (avg; default True): divide by the window size counting the padding.
-    ``global_pool``: one window over each whole spatial extent (kernel, stride and
-    pad ignored). ``pooling_convention``: 'valid' (floor) or 'full' (ceil) output
-    sizes. ``cudnn_off`` is accepted and ignored. Returns (N, C, out...).
-    """
+
+@functools.lru_cache(maxsize=256)
+def _windows(shape, kernel, stride, pad, global_pool: bool, convention: str,
+             layout: Optional[str]) -> _Windows:
+    """The checked window plan of one Pooling call (cached: layers repeat their calls)."""
     op = "Pooling"
-    check_array(data, op)
-    if pool_type not in _POOL_TYPES:
-        raise ValueError(f"operator {op}: pool_type must be one of {_POOL_TYPES}, "
-                         f"got {pool_type!r}")
-    if pooling_convention not in ("valid", "full"):
+    if convention not in ("valid", "full"):
         raise ValueError(f"operator {op}: pooling_convention must be 'valid' or 'full' "
-                         f"('same' is not supported), got {pooling_convention!r}")
-    dtype = numpy.dtype(data.dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"operator {op}: expected floating-point data, got dtype {dtype.name} "
-                        f"(shape {data.shape})")
+                         f"('same' is not supported), got {convention!r}")
     kernel = int_tuple(kernel, op, "kernel")
     stride = int_tuple(stride, op, "stride")
     pad = int_tuple(pad, op, "pad")
-    shape = data.shape
     n = len(shape) - 2 if global_pool and not kernel else len(kernel)
     if not global_pool and not kernel:
         raise ValueError(f"operator {op}: kernel must be given (e.g. kernel=(2, 2)) unless "
@@ -386,6 +377,45 @@ def Pooling(data: NDArray, kernel: IntOrTuple = (), pool_type: str = "max",
             if k > d + 2 * p:
                 raise ValueError(f"operator {op}: kernel {kernel} exceeds the input's spatial "
                                  f"size {sizes} padded by {pad} (data shape {shape})")
+    return _Windows(shape, axes, kernel, stride, pad, convention == "full")
+
+
+def Pooling(data: NDArray, kernel: IntOrTuple = (), pool_type: str = "max",
+            global_pool: bool = False, cudnn_off: bool = False,
+            pooling_convention: str = "valid", stride: IntOrTuple = (), pad: IntOrTuple = (),
+            p_value: Optional[int] = None, count_include_pad: Optional[bool] = None,
+            layout: Optional[str] = None, out: Optional[NDArray] = None,
+            name: Optional[str] = None) -> NDArray:
+    """Pool ``data`` over its 1, 2 or 3 spatial axes (MXNet's ``Pooling``).
+
+    data: (N, C, W), (N, C, H, W) or (N, C, D, H, W) (channels last with ``layout``
+    'NWC', 'NHWC', 'NDHWC'). ``kernel`` (its length gives the spatial dimensions),
+    ``stride`` (default 1) and ``pad`` (default 0, implicit: -inf-like for max, 0 for
+    the others). ``pool_type``: 'max', 'avg', 'sum' or 'lp' (``p_value`` 1, 2 or 3:
+    (sum x^p)^(1/p), built from power and sum pooling). ``count_include_pad``
+    (avg; default True): divide by the window size counting the padding.
+    ``global_pool``: one window over each whole spatial extent (kernel, stride and
+    pad ignored). ``pooling_convention``: 'valid' (floor) or 'full' (ceil) output
+    sizes. ``cudnn_off`` and ``name`` are accepted for MXNet scripts and have no effect.
+    Returns (N, C, out...) (channels last: (N, out..., C)).
+    """
+    op = "Pooling"
+    check_array(data, op)
+    if pool_type not in _POOL_TYPES:
+        raise ValueError(f"operator {op}: pool_type must be one of {_POOL_TYPES}, "
+                         f"got {pool_type!r}")
+    dtype = data._data.dtype
+    if dtype.kind != "f":
+        raise TypeError(f"operator {op}: expected floating-point data, got dtype {dtype.name} "
+                        f"(shape {data.shape})")
+    key = (data.shape, _hashable(kernel), _hashable(stride), _hashable(pad),
+           bool(global_pool), pooling_convention, layout)
+    try:
+        win = _windows(*key)
+    except TypeError as err:
+        if "unhashable" not in str(err):
+            raise
+        win = _windows.__wrapped__(*key)
     if pool_type == "lp":
         if p_value not in (1, 2, 3):
             raise ValueError(f"operator {op}: pool_type='lp' needs p_value 1, 2 or 3, "
@@ -395,7 +425,6 @@ def Pooling(data: NDArray, kernel: IntOrTuple = (), pool_type: str = "max",
                          layout=layout)
         result = summed if p_value == 1 else _sqrt(summed) if p_value == 2 else _cbrt(summed)
         return write_out(result, out, op)
-    win = _Windows(shape, axes, kernel, stride, pad, pooling_convention == "full")
     if pool_type == "max":
         keep = STATE.recording and data._node is not None
         result = _MaxPool(win, keep)(data)

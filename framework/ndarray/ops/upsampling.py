@@ -1,10 +1,12 @@
-"""``UpSampling``: nearest-neighbour upsampling of (N, C, H, W) arrays (MXNet's).
+"""``UpSampling``: nearest-neighbour or bilinear upsampling of (N, C, H, W) arrays
+(MXNet's).
 
-One graph node per call: every input is repeated ``scale_i`` times along H and
+Nearest, one graph node per call: every input is repeated ``scale_i`` times along H and
 W (a broadcast, then one reshape), and the results are concatenated along the
 channels or summed. The gradient of input i is sum pooling of its part of the
 output gradient over non-overlapping scale_i x scale_i windows; the gradient of
 sum pooling is nearest upsampling again, so every order differentiates.
+Bilinear is MXNet's depthwise ``Deconvolution`` with a given weight (one node too).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import numpy
 from ..ndarray import NDArray
 from ..operator import Operator
 from .checks import check_array, is_int, write_out
+from .conv import Deconvolution
 from .pooling import _SumPool, _Windows
 from .slicing import slice_axis
 
@@ -64,23 +67,50 @@ class _UpSamplingNearest(Operator):
         return tuple(grads)
 
 
+def _bilinear(data, scale: int, num_filter: int) -> NDArray:
+    """MXNet's bilinear mode: a depthwise Deconvolution of data (N, C, H, W) with the
+    weight (C, 1, k, k), k = 2*scale - scale % 2, stride scale, pad ceil((scale-1)/2)."""
+    op = "UpSampling"
+    if len(data) != 2:
+        raise ValueError(f"operator {op}: sample_type='bilinear' takes 2 inputs, the data and "
+                         f"the weight (C, 1, k, k), got {len(data)}")
+    x, weight = data
+    if x.ndim != 4:
+        raise ValueError(f"operator {op}: data must be 4-D (N, C, H, W), got shape {x.shape}")
+    channels = x.shape[1]
+    if num_filter not in (0, channels):
+        raise ValueError(f"operator {op}: bilinear num_filter={num_filter} must equal the "
+                         f"data's channels {channels} (shape {x.shape})")
+    k = 2 * scale - scale % 2
+    p = scale // 2                                # ceil((scale - 1) / 2)
+    if tuple(weight.shape) != (channels, 1, k, k):
+        raise ValueError(f"operator {op}: bilinear weight has shape {weight.shape}, expected "
+                         f"({channels}, 1, {k}, {k}) for scale {scale} and data {x.shape}")
+    return Deconvolution(x, weight, kernel=(k, k), stride=(scale, scale), pad=(p, p),
+                         num_filter=channels, num_group=channels, no_bias=True)
+
+
 def UpSampling(*data: NDArray, scale: int, num_filter: int = 0, sample_type: str = "nearest",
                multi_input_mode: str = "concat", num_args: Optional[int] = None,
-               workspace: int = 512, out: Optional[NDArray] = None) -> NDArray:
-    """Nearest-neighbour upsampling (MXNet's ``UpSampling``; 'bilinear' is not supported).
+               workspace: int = 512, out: Optional[NDArray] = None,
+               name: Optional[str] = None) -> NDArray:
+    """Nearest-neighbour or bilinear upsampling (MXNet's ``UpSampling``).
 
-    data: one or more (N, C_i, H_i, W_i) arrays. The output is (H_0*scale, W_0*scale)
+    'nearest': data is one or more (N, C_i, H_i, W_i) arrays. The output is (H_0*scale, W_0*scale)
     spatially; input i is repeated (H_0*scale)/H_i times (which must be a whole
     number, the same for W). ``multi_input_mode`` 'concat' joins the results along
     the channels (N, sum C_i, ...); 'sum' adds them (equal C_i). ``num_args``
-    (default: the number of inputs) is checked; ``num_filter`` and ``workspace``
-    are accepted for MXNet compatibility and not used.
+    (default: the number of inputs) is checked; ``num_filter``, ``workspace`` and
+    ``name`` are accepted for MXNet scripts and have no effect.
+    'bilinear': data is (x, weight), x (N, C, H, W) and weight (C, 1, k, k) with
+    k = 2*scale - scale % 2 (a bilinear kernel: MXNet's ``init.Bilinear``); the result is the
+    depthwise ``Deconvolution`` of x by weight, stride ``scale``, pad ceil((scale-1)/2):
+    (N, C, H*scale, W*scale). ``num_filter`` is 0 or C.
     """
     op = "UpSampling"
-    if sample_type != "nearest":
-        raise ValueError(f"operator {op}: sample_type {sample_type!r} is not supported; only "
-                         f"'nearest' is (for 'bilinear' use Deconvolution with a bilinear "
-                         f"weight)")
+    if sample_type not in ("nearest", "bilinear"):
+        raise ValueError(f"operator {op}: sample_type must be 'nearest' or 'bilinear', got "
+                         f"{sample_type!r}")
     if multi_input_mode not in ("concat", "sum"):
         raise ValueError(f"operator {op}: multi_input_mode must be 'concat' or 'sum', got "
                          f"{multi_input_mode!r}")
@@ -92,6 +122,8 @@ def UpSampling(*data: NDArray, scale: int, num_filter: int = 0, sample_type: str
         raise ValueError(f"operator {op}: num_args={num_args} but {len(data)} inputs were given")
     if not is_int(scale) or scale < 1:
         raise ValueError(f"operator {op}: scale must be a positive int, got {scale!r}")
+    if sample_type == "bilinear":
+        return write_out(_bilinear(data, int(scale), num_filter), out, op)
     first = data[0]
     dtype = numpy.dtype(first.dtype)
     shapes = [x.shape for x in data]
