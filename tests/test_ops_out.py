@@ -49,7 +49,9 @@ def test_every_operator_takes_out_where_it_is_defined():
     """out= is a parameter of each function itself, not a wrapper around it."""
     import inspect
     from framework.ndarray import ops
-    for name in ops.__all__:
+    several = {"split_v2", "moments", "histogram", "amp_multicast"}   # give lists: no out=
+    other = {"from_numpy": "creates an array", "reset_arrays": "writes in place, returns None"}
+    for name in set(ops.__all__) - several - set(other):
         function = getattr(ops, name)
         if not callable(function) or isinstance(function, type):
             continue

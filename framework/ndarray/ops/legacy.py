@@ -360,7 +360,8 @@ def size_array(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     return write_out(_int64_array([data.size], data), out, "size_array")
 
 
-def moveaxis(tensor: NDArray, source, destination) -> NDArray:
+def moveaxis(tensor: NDArray, source, destination, *,
+             out: Optional[NDArray] = None) -> NDArray:
     """Move axes ``source`` to positions ``destination`` (ints or tuples), the others
     keeping their order: (2, 3, 4), 0, -1 -> (3, 4, 2)."""
     check_array(tensor, "moveaxis")
@@ -377,7 +378,7 @@ def moveaxis(tensor: NDArray, source, destination) -> NDArray:
     order = [n for n in range(tensor.ndim) if n not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return transpose(tensor, tuple(order))
+    return write_out(transpose(tensor, tuple(order)), out, "moveaxis")
 
 
 def split_v2(ary: NDArray, indices_or_sections, axis: int = 0, squeeze_axis: bool = False):
