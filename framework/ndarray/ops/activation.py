@@ -50,8 +50,7 @@ class Relu(_Unary):
         return self.xp.maximum(x, 0)
 
     def backward(self, gy):
-        y = self.saved_outputs[0]
-        step = self.xp.where(y != y, y, (y > 0).astype(y.dtype))   # 1, 0, or NaN at NaN
+        step = self.xp.sign(self.saved_outputs[0])   # y = max(x, 0): 1, 0, or NaN at NaN
         return gy * self.constant(step)
 
 
