@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from mlp_step import describe_threads, set_threads  # noqa: E402  (the house helpers)
+from mlp_step import load_peer  # noqa: E402  (the house helpers)
 
 SETTLE_S = 0.15            # pause after each timed run: idle BLAS threads stop spinning
 
@@ -258,15 +258,7 @@ def main(argv=None) -> None:
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
 
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            print("pytorch    not installed: no comparison (pip install torch)")
-    if args.threads is not None:
-        set_threads(args.threads, torch)
-    print(describe_threads(torch))
+    torch = load_peer(args)
 
     batch, cin, cout, size, kernel, stride, pad = SHAPES[args.shape]
     problem = Problem(args.batch_size or batch, cin, cout, size, kernel, stride, pad)

@@ -274,15 +274,7 @@ def main(argv=None) -> None:
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
 
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            print("pytorch    not installed: no comparison (pip install torch)")
-    if args.threads is not None:
-        MLP.set_threads(args.threads, torch)
-    print(MLP.describe_threads(torch))
+    torch = MLP.load_peer(args)
 
     batches = make_batches(args.batch_size)
     steps = {"framework": FrameworkLeNet(batches)}

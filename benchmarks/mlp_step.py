@@ -91,6 +91,21 @@ def describe_threads(torch=None) -> str:
 
 
 # --------------------------------------------------------------------- setup
+def load_peer(args):
+    """PyTorch unless ``--no-torch`` (None when absent or skipped), with ``--threads``
+    applied to it and to NumPy's BLAS; prints the thread settings."""
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            print("pytorch    not installed: no comparison (pip install torch)")
+    if args.threads is not None:
+        set_threads(args.threads, torch)
+    print(describe_threads(torch))
+    return torch
+
+
 def load_example():
     """examples/mnist_from_scratch.py as a module: its net, cross_entropy and sgd_step."""
     spec = importlib.util.spec_from_file_location("mnist_from_scratch", EXAMPLE)
@@ -453,15 +468,7 @@ def main(argv=None) -> None:
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
 
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            print("pytorch    not installed: no comparison (pip install torch)")
-    if args.threads is not None:
-        set_threads(args.threads, torch)
-    print(describe_threads(torch))
+    torch = load_peer(args)
 
     weights, batches = make_problem(args.batch_size, args.hidden)
     steps = {"framework": FrameworkStep(weights, batches, args.lr)}

@@ -6,6 +6,8 @@ which carries the gradient rule; input and output have the same shape.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from .. import initializer as _init
 from ..block import HybridBlock
 
@@ -29,6 +31,12 @@ class Activation(HybridBlock):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._act_type})"
+
+
+def layer_activation(activation: Optional[str]) -> Optional["Activation"]:
+    """The ``Activation`` block a layer's ``activation=`` argument names (prefixed with
+    the name, as MXNet's Dense and Conv layers make it), or None."""
+    return None if activation is None else Activation(activation, prefix=activation + "_")
 
 
 class LeakyReLU(HybridBlock):

@@ -7,7 +7,7 @@ import numbers
 
 from .. import ndarray as _nd
 from ..block import Block, HybridBlock
-from .activation import Activation
+from .activation import layer_activation
 from .sequential import HybridSequential, Sequential
 
 __all__ = ["Dense", "Flatten", "Lambda", "HybridLambda", "Identity", "Concatenate",
@@ -40,10 +40,7 @@ class Dense(HybridBlock):
                                             dtype=dtype, allow_deferred_init=True)
             else:
                 self.bias = None
-            if activation is not None:
-                self.act = Activation(activation, prefix=activation + "_")
-            else:
-                self.act = None
+            self.act = layer_activation(activation)
 
     def infer_shape(self, x, *args) -> None:
         in_units = math.prod(x.shape[1:]) if self._flatten else x.shape[-1]

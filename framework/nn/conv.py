@@ -17,7 +17,7 @@ import numbers
 from typing import Optional, Sequence, Tuple, Union
 
 from ..block import HybridBlock
-from .activation import Activation
+from .activation import layer_activation
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
            "Conv3DTranspose"]
@@ -90,10 +90,7 @@ class _Conv(HybridBlock):
                                             init=bias_initializer, allow_deferred_init=True)
             else:
                 self.bias = None
-            if activation is not None:
-                self.act = Activation(activation, prefix=activation + "_")
-            else:
-                self.act = None
+            self.act = layer_activation(activation)
 
     def _weight_shape(self, in_channels: int) -> Tuple[int, ...]:
         """MXNet's weight shape for ``in_channels`` input channels (0: unknown)."""
