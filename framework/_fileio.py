@@ -28,6 +28,7 @@ from typing import IO, Iterator
 __all__ = ["atomic_write"]
 
 _WRITE_MODES = {"w", "wb", "w+", "wb+", "w+b"}
+_TEMP_STEM_MAX = 255 - len(".") - len(".01234567.tmp")   # bytes of the name kept in a temp name
 
 
 @contextlib.contextmanager
@@ -64,8 +65,12 @@ def atomic_write(path, mode: str = "wb") -> Iterator[IO]:
 
 
 def _create_temp(folder: str, name: str):
-    """A new, empty ``.<name>.<random>.tmp`` in ``folder``: (its path, an open descriptor)."""
+    """A new, empty ``.<name>.<random>.tmp`` in ``folder``: (its path, an open descriptor).
+    A long ``name`` is cut so that the temporary name stays within 255 bytes (NAME_MAX)."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    encoded = os.fsencode(name)
+    if len(encoded) > _TEMP_STEM_MAX:
+        name = os.fsdecode(encoded[:_TEMP_STEM_MAX])
     while True:
         temp_path = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
         try:

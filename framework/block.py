@@ -489,7 +489,8 @@ class Block:
             assignments, missing, unexpected = _match_structural(loaded, params)
             unpaired, hint = [], ""
         else:
-            assignments, missing, unexpected, unpaired, hint = self._match_prefixed(loaded)
+            assignments, missing, unexpected, unpaired, hint = self._match_prefixed(
+                loaded, allow_missing and ignore_extra)
         if allow_missing:
             missing = []
         if ignore_extra:
@@ -497,8 +498,10 @@ class Block:
         load_checked(assignments, missing, unexpected, source, ctx, cast_dtype, dtype_source,
                      hint, unpaired)
 
-    def _match_prefixed(self, loaded: Dict[str, NDArray]):
-        """Pair MXNet 1.x names with this model's Parameters: by name, else in order."""
+    def _match_prefixed(self, loaded: Dict[str, NDArray], partial: bool = False):
+        """Pair MXNet 1.x names with this model's Parameters: by name when the names
+        match all of the model's or all of the file's (or some, with ``partial``:
+        allow_missing and ignore_extra), else in order."""
         own = list(self.collect_params().values())
         entries = [(key, strip_arg_aux(key), value) for key, value in loaded.items()]
         by_name = {p.name: p for p in own}
@@ -507,11 +510,14 @@ class Block:
             param = by_name.get(name) or by_name.get(self.prefix + name)
             if param is not None:
                 named[key] = param
-        if len(set(map(id, named.values()))) == len(own) and own:
+        all_own = len(set(map(id, named.values()))) == len(own)
+        if named and (all_own or len(named) == len(entries) or partial):
             assignments = [(key, named[key], value) for key, _, value in entries
                            if key in named]
             unexpected = [key for key, _, _ in entries if key not in named]
-            return assignments, [], unexpected, [], ""
+            found = {id(p) for p in named.values()}
+            missing = [p.name for p in own if id(p) not in found]
+            return assignments, missing, unexpected, [], ""
         local = {}
         self.apply(lambda block: local.update(_local_names(block)))
         assignments, unpaired = [], []

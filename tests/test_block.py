@@ -506,6 +506,38 @@ def test_mxnet_prefixed_names_load_by_name_when_they_match(tmp_path):
     assert_almost_equal(net[1].running_var.data(), loaded["batchnorm0_running_var"].asnumpy())
 
 
+def test_mxnet_prefixed_names_matching_part_of_the_model_load_by_name(tmp_path):
+    # MXNet loads prefixed files by name: with allow_missing (a file holding only some
+    # layers) or ignore_extra and allow_missing (fine-tuning: a new head), each array goes
+    # into the Parameter of its name, never into another one by order
+    def model():
+        net = fw.nn.HybridSequential(prefix="model_")
+        with net.name_scope():
+            net.add(fw.nn.Dense(3, in_units=3), fw.nn.Dense(3, in_units=3))
+        net.initialize()
+        return net
+
+    net = model()
+    before = net[0].weight.data().asnumpy().copy()
+    path = str(tmp_path / "second-layer.params")
+    nd.save(path, {"model_dense1_weight": nd.ones((3, 3)), "model_dense1_bias": nd.ones((3,))})
+    with pytest.raises(ValueError, match=r"missing in the file \(2; allow_missing=True skips "
+                                         r"them\): model_dense0_weight, model_dense0_bias$"):
+        net.load_parameters(path)
+    net.load_parameters(path, allow_missing=True)
+    assert np.array_equal(net[1].weight.data().asnumpy(), np.ones((3, 3)))
+    assert np.array_equal(net[0].weight.data().asnumpy(), before)
+
+    net = model()
+    before = net[1].weight.data().asnumpy().copy()
+    path = str(tmp_path / "old-head.params")
+    nd.save(path, {"model_dense0_weight": nd.ones((3, 3)), "model_dense0_bias": nd.ones((3,)),
+                   "model_dense7_weight": nd.zeros((3, 3)), "model_dense7_bias": nd.zeros((3,))})
+    net.load_parameters(path, allow_missing=True, ignore_extra=True)
+    assert np.array_equal(net[0].weight.data().asnumpy(), np.ones((3, 3)))
+    assert np.array_equal(net[1].weight.data().asnumpy(), before)
+
+
 def test_mxnet_prefixed_names_that_do_not_pair_are_listed():
     folder = MXNET_DIR / "mlp_bn"
     net = fw.nn.HybridSequential()

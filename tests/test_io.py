@@ -388,6 +388,13 @@ def test_atomic_write_keeps_previous_file_on_exception(tmp_path):
             pass
 
 
+def test_atomic_write_to_a_name_near_the_length_limit(tmp_path):
+    # the temporary file's name adds 14 bytes; a valid 252-byte name must still save
+    for name in ["m" * 245 + ".params", "é" * 120 + ".params"]:
+        nd.save(tmp_path / name, [nd.ones(2)])
+        assert nd.load(tmp_path / name)[0].shape == (2,) and no_temp_files(tmp_path)
+
+
 def test_atomic_write_keeps_permissions_of_the_file_it_replaces(tmp_path):
     target = tmp_path / "ckpt"
     target.write_bytes(b"x")
