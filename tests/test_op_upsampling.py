@@ -41,6 +41,11 @@ CASES = [
            inputs=[(1, 2, 4, 4), (1, 2, 2, 2), (1, 2, 1, 1)],
            numpy_ref=lambda a, b, c: a + np_up(b, 2) + np_up(c, 4),
            torch_ref=lambda a, b, c: a + t_up(b, 2) + t_up(c, 4)),
+    OpCase("1x1 first input summed with another (the repeat is a new array)",
+           lambda a, b: nd.UpSampling(a, b, scale=2, multi_input_mode="sum"),
+           inputs=[(2, 2, 1, 1), (2, 2, 1, 1)],
+           numpy_ref=lambda a, b: np_up(a, 2) + np_up(b, 2),
+           torch_ref=lambda a, b: t_up(a, 2) + t_up(b, 2)),
     OpCase("square of an upsampling (second order through the gradient's backward)",
            lambda x: nd.square(nd.UpSampling(x, scale=2)),
            inputs=[(1, 2, 3, 2)], numpy_ref=lambda x: np_up(x, 2) ** 2,
@@ -102,6 +107,16 @@ def test_one_graph_node_per_call(ctx):
     y.backward()
     np.testing.assert_array_equal(a.grad.asnumpy(), np.full((1, 2, 2, 2), 4.0))
     np.testing.assert_array_equal(b.grad.asnumpy(), np.full((1, 1, 1, 1), 16.0))
+
+
+def test_upsampling_a_1x1_map_gives_a_new_writable_array(ctx):
+    """A 1x1 map repeated is not a read-only broadcast view of its input."""
+    x = nd.array(np.arange(2.0).reshape(2, 1, 1, 1), ctx=ctx)
+    y = nd.UpSampling(x, scale=2)
+    x[:] = 7
+    np.testing.assert_array_equal(y.asnumpy(), np_up(np.arange(2.0).reshape(2, 1, 1, 1), 2))
+    y += 1
+    np.testing.assert_array_equal(y.asnumpy(), np_up(np.arange(2.0).reshape(2, 1, 1, 1), 2) + 1)
 
 
 def test_only_the_wanted_input_gets_a_gradient(ctx):

@@ -351,7 +351,7 @@ def _windows(shape, kernel, stride, pad, global_pool: bool, convention: str,
     kernel = int_tuple(kernel, op, "kernel")
     stride = int_tuple(stride, op, "stride")
     pad = int_tuple(pad, op, "pad")
-    n = len(shape) - 2 if global_pool and not kernel else len(kernel)
+    n = len(shape) - 2 if global_pool else len(kernel)     # global: the kernel is ignored
     if not global_pool and not kernel:
         raise ValueError(f"operator {op}: kernel must be given (e.g. kernel=(2, 2)) unless "
                          f"global_pool=True; data has shape {shape}")

@@ -37,7 +37,8 @@ class _UpSamplingNearest(Operator):
             return x
         n, c, h, w = x.shape
         wide = self.xp.broadcast_to(x[:, :, :, None, :, None], (n, c, h, s, w, s))
-        return wide.reshape(n, c, h * s, w * s)
+        # a copy: for a 1x1 map the reshape alone would be a read-only view of x
+        return self.xp.ascontiguousarray(wide).reshape(n, c, h * s, w * s)
 
     def forward(self, *xs):
         self.channels = [x.shape[1] for x in xs]
