@@ -60,7 +60,9 @@ class NormOp(Operator):
 
     Inputs: data, gamma, beta and, for BatchNorm, moving_mean and moving_var.
     ``batch_stats``: normalise with the data's statistics (else with the moving ones);
-    ``momentum``: also move the running statistics (given only when they move);
+    None decides it in ``forward`` from the training flag (BatchNorm's train-versus-predict
+    decision, made here and nowhere else); ``momentum``: move the running statistics
+    when the batch statistics are used;
     ``use_gamma=False``: gamma is taken as 1 (BatchNorm's fix_gamma) and gets gradient 0;
     ``stats``: also output the statistics, as 'mean_invstd' (BatchNorm, shape (C,)) or
     'mean_std' (LayerNorm, GroupNorm, shape ``stats_shape``); their gradients are
@@ -71,7 +73,7 @@ class NormOp(Operator):
     input_users = ((0, 1), (0,))     # data: for dx and dgamma; gamma: for dx
 
     def __init__(self, name: str, work: Tuple[int, int, int], axes: Tuple[int, ...],
-                 eps: float, use_gamma: bool = True, batch_stats: bool = True,
+                 eps: float, use_gamma: bool = True, batch_stats: Optional[bool] = True,
                  momentum: Optional[float] = None, stats: Optional[str] = None,
                  stats_shape: Tuple[int, ...] = ()) -> None:
         self.name = name
@@ -82,7 +84,7 @@ class NormOp(Operator):
         self.use_gamma = use_gamma
         if not use_gamma:
             self.saves_inputs = (0,)     # gamma is not read: writing it stays allowed
-        self.batch_stats = batch_stats
+        self.batch_stats_rule = batch_stats
         self.momentum = momentum
         self.stats = stats
         self.stats_shape = stats_shape
@@ -93,6 +95,8 @@ class NormOp(Operator):
         self.dtypes = (x.dtype, gamma.dtype, beta.dtype)
         acc = numpy.dtype(numpy.float32) if x.dtype == numpy.float16 else x.dtype
         self.acc = acc
+        rule = self.batch_stats_rule
+        self.batch_stats = STATE.training if rule is None else rule
         xa = x.reshape(self.work).astype(acc, copy=False)
         count = math.prod(self.work[a] for a in self.axes)
         pshape = self.param_shape
@@ -259,12 +263,11 @@ def BatchNorm(data: NDArray, gamma: NDArray, beta: NDArray, moving_mean: NDArray
     _check_inputs(op, data, [("gamma", gamma, c), ("beta", beta, c),
                              ("moving_mean", moving_mean, c), ("moving_var", moving_var, c)])
     eps = _check_eps(op, eps)
-    batch_stats = STATE.training and not use_global_stats
-    node = NormOp(op, work, (0, 2), eps, use_gamma=not fix_gamma, batch_stats=batch_stats,
-                  momentum=float(momentum) if batch_stats else None,
+    node = NormOp(op, work, (0, 2), eps, use_gamma=not fix_gamma,
+                  batch_stats=False if use_global_stats else None, momentum=float(momentum),
                   stats="mean_invstd" if output_mean_var else None, stats_shape=c)
     result = node(data, gamma, beta, moving_mean, moving_var)
-    if batch_stats:
+    if node.batch_stats:
         # the running statistics were written in place: arrays saved for backward that
         # share them see a new version (BatchNorm's own nodes keep copies, so they never
         # do); no history is attached to them, they are not differentiated
