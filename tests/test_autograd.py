@@ -798,3 +798,11 @@ def test_writes_through_detach_and_pause_views_are_refused_while_recording():
             v += 1
     y.backward()
     assert_almost_equal(x.grad, np.exp([1.0, 2.0]), rtol=1e-6)
+
+
+def test_sparse_gradient_storage_is_refused_not_ignored():
+    x = nd.ones((2, 2))
+    with pytest.raises(ValueError, match="stype='csr'.*sparse storage types are not supported"):
+        x.attach_grad(stype="csr")
+    x.attach_grad(stype="default")
+    assert x.grad.shape == (2, 2)

@@ -217,6 +217,9 @@ class NDArray:
         """Make this array a variable: allocate ``.grad`` (zeros) and track it."""
         if grad_req not in ("write", "add", "null"):
             raise ValueError(f"attach_grad: grad_req must be 'write', 'add' or 'null', got {grad_req!r}")
+        if stype not in (None, "default"):
+            raise ValueError(f"attach_grad: stype={stype!r}: only dense ('default') gradients "
+                             f"exist here; sparse storage types are not supported")
         self._grad_req = grad_req
         if grad_req == "null":
             self._grad, self._node = None, None
