@@ -218,6 +218,8 @@ _FORWARDED = (
     "take", "pick", "one_hot", "topk", "sort", "argsort",
     # others
     "dot", "zeros_like", "ones_like", "diag",
+    # MXNet 1.x fluent methods of ops/legacy.py
+    "shape_array", "size_array", "softmin", "split_v2",
 )
 
 
