@@ -160,3 +160,23 @@ def _check_torch(case: OpCase, hosts, wanted, ctx) -> None:
         expected = numpy.zeros(hosts[i].shape, numpy.float32) if r is None else r.numpy()
         assert_almost_equal(arrays[i].grad, expected,
                             names=(f"{case.name} d/d input {i}", "torch"), **tol)
+
+
+def layer_step(layer, host_input, head, ctx, train: bool = False):
+    """One recorded forward and backward of a Block on ``host_input`` with head gradient
+    ``head``; returns (output, input gradient) as NDArrays on ``ctx``."""
+    x = fw.nd.array(host_input, ctx=ctx)
+    x.attach_grad()
+    with fw.autograd.record(train_mode=train):
+        y = layer(x)
+    y.backward(fw.nd.array(head, ctx=ctx))
+    return y, x.grad
+
+
+def torch_step(module, host_input, head):
+    """The same step in PyTorch: (output, input gradient) as host arrays."""
+    torch = pytest.importorskip("torch")
+    x = torch.tensor(host_input, requires_grad=True)
+    y = module(x)
+    y.backward(torch.from_numpy(head))
+    return y.detach().numpy(), x.grad.numpy()

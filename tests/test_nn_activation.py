@@ -11,26 +11,13 @@ from framework.nn.activation import (ELU, GELU, SELU, Activation, LeakyReLU, PRe
                                      Swish)
 from framework.test_utils import assert_almost_equal
 
+from op_harness import layer_step, torch_step
+
 RNG = np.random.RandomState(0)
 X = RNG.standard_normal((2, 3, 4)).astype(np.float32)
 HEAD = RNG.standard_normal((2, 3, 4)).astype(np.float32)
 
 
-def _run(layer, xh, head, ctx, train=False):
-    """Forward and backward of ``layer`` on ``xh`` with head gradient ``head``."""
-    x = nd.array(xh, ctx=ctx)
-    x.attach_grad()
-    with fw.autograd.record(train_mode=train):
-        y = layer(x)
-    y.backward(nd.array(head, ctx=ctx))
-    return y, x.grad
-
-
-def _torch_run(module, xh, head):
-    t = torch.tensor(xh, requires_grad=True)
-    y = module(t)
-    y.backward(torch.from_numpy(head))
-    return y.detach().numpy(), t.grad.numpy()
 
 
 class _Scaled(torch.nn.Module):
@@ -66,8 +53,8 @@ LAYERS = [
 def test_parameterless_layers_match_torch(name, make, make_torch, ctx):
     layer = make()
     layer.initialize(ctx=ctx)
-    y, gx = _run(layer, X, HEAD, ctx)
-    ty, tgx = _torch_run(make_torch(), X, HEAD)
+    y, gx = layer_step(layer, X, HEAD, ctx)
+    ty, tgx = torch_step(make_torch(), X, HEAD)
     assert y.shape == X.shape and y.dtype == np.float32
     assert_almost_equal(y, ty, rtol=1e-5, atol=1e-6, names=(name, "torch"))
     assert_almost_equal(gx, tgx, rtol=1e-5, atol=1e-6, names=(f"{name} d/dx", "torch"))
@@ -84,8 +71,8 @@ def test_prelu_matches_torch_with_alpha_gradient(in_channels, ctx):
     module = torch.nn.PReLU(in_channels)
     with torch.no_grad():
         module.weight.copy_(torch.from_numpy(alpha))
-    y, gx = _run(layer, X, HEAD, ctx)
-    ty, tgx = _torch_run(module, X, HEAD)
+    y, gx = layer_step(layer, X, HEAD, ctx)
+    ty, tgx = torch_step(module, X, HEAD)
     assert_almost_equal(y, ty, rtol=1e-5, atol=1e-6, names=("PReLU", "torch"))
     assert_almost_equal(gx, tgx, rtol=1e-5, atol=1e-6, names=("PReLU d/dx", "torch"))
     assert_almost_equal(layer.alpha.grad(ctx), module.weight.grad.numpy(), rtol=1e-5,
@@ -126,7 +113,7 @@ def test_dense_with_an_activation_name(ctx):
 # ------------------------------------------------------------------ Dropout
 def test_dropout_layer_predict_mode_is_identity(ctx):
     layer = fw.nn.Dropout(0.5)
-    y, gx = _run(layer, X, HEAD, ctx, train=False)
+    y, gx = layer_step(layer, X, HEAD, ctx, train=False)
     assert_almost_equal(y, X, rtol=0, atol=0)
     assert_almost_equal(gx, HEAD, rtol=0, atol=0)
 
@@ -136,11 +123,11 @@ def test_dropout_layer_training_matches_torch_with_the_mask(ctx):
     layer = fw.nn.Dropout(rate)
     xh = np.abs(RNG.standard_normal((50, 40)).astype(np.float32)) + 0.1
     head = RNG.standard_normal((50, 40)).astype(np.float32)
-    y, gx = _run(layer, xh, head, ctx, train=True)
+    y, gx = layer_step(layer, xh, head, ctx, train=True)
     mask = y.asnumpy() / xh                      # 0 or 1 / (1 - rate)
     assert np.allclose(mask[mask != 0], 1 / (1 - rate), rtol=1e-6)
     assert abs((mask == 0).mean() - rate) < 0.04
-    ty, tgx = _torch_run(lambda t: t * torch.from_numpy(mask), xh, head)
+    ty, tgx = torch_step(lambda t: t * torch.from_numpy(mask), xh, head)
     assert_almost_equal(y, ty, rtol=1e-6, atol=0)
     assert_almost_equal(gx, tgx, rtol=1e-6, atol=0)
 

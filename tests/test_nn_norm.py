@@ -9,6 +9,8 @@ import framework as fw
 from framework import autograd, nd
 from framework.test_utils import assert_almost_equal
 
+from op_harness import layer_step, torch_step
+
 TOL = dict(rtol=1e-4, atol=1e-5)
 
 
@@ -16,21 +18,6 @@ def _r(rng, *shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def _step(layer, xh, head, ctx, train=True):
-    """One forward/backward of ``layer``; returns (output, input gradient)."""
-    x = nd.array(xh, ctx=ctx)
-    x.attach_grad()
-    with autograd.record(train_mode=train):
-        y = layer(x)
-    y.backward(nd.array(head, ctx=ctx))
-    return y, x.grad
-
-
-def _torch_step(module, xh, head):
-    xt = torch.tensor(xh, requires_grad=True)
-    yt = module(xt)
-    yt.backward(torch.from_numpy(head))
-    return yt.detach().numpy(), xt.grad.numpy()
 
 
 def _copy_affine(layer, module, rng):
@@ -65,8 +52,8 @@ def test_batch_norm_matches_torch_over_training_steps(shape, axis, ctx):
         layer.gamma.zero_grad()
         layer.beta.zero_grad()
         module.zero_grad()
-        y, gx = _step(layer, xh, head, ctx)
-        yt, gxt = _torch_step(torch_forward, xh, head)
+        y, gx = layer_step(layer, xh, head, ctx, train=True)
+        yt, gxt = torch_step(torch_forward, xh, head)
         assert_almost_equal(y, yt, **TOL)
         assert_almost_equal(gx, gxt, **TOL)
         assert_almost_equal(layer.gamma.grad(ctx), module.weight.grad.numpy(), **TOL)
@@ -86,8 +73,8 @@ def test_batch_norm_matches_torch_over_training_steps(shape, axis, ctx):
         module.running_var.copy_(torch.from_numpy(layer.running_var.data(ctx).asnumpy()))
     before = layer.running_var.data(ctx).asnumpy()
     xh, head = _r(rng, *shape), _r(rng, *shape)
-    y, gx = _step(layer, xh, head, ctx, train=False)
-    yt, gxt = _torch_step(torch_forward, xh, head)
+    y, gx = layer_step(layer, xh, head, ctx, train=False)
+    yt, gxt = torch_step(torch_forward, xh, head)
     assert_almost_equal(y, yt, **TOL)
     assert_almost_equal(gx, gxt, **TOL)
     assert_almost_equal(layer.running_var.data(ctx), before, rtol=0, atol=0)
@@ -104,8 +91,8 @@ def test_batch_norm_scale_and_center_off(ctx):
     assert layer.running_mean.grad_req == "null" and layer.running_var.grad_req == "null"
     module = torch.nn.BatchNorm2d(3, affine=False)
     xh, head = _r(rng, 2, 3, 2, 2), _r(rng, 2, 3, 2, 2)
-    y, gx = _step(layer, xh, head, ctx)
-    yt, gxt = _torch_step(module, xh, head)
+    y, gx = layer_step(layer, xh, head, ctx, train=True)
+    yt, gxt = torch_step(module, xh, head)
     assert_almost_equal(y, yt, **TOL)
     assert_almost_equal(gx, gxt, **TOL)
 
@@ -180,8 +167,8 @@ def test_layer_norm_matches_torch(shape, ctx):
     for train in (True, False):            # the same in both modes
         layer.collect_params().zero_grad()
         module.zero_grad()
-        y, gx = _step(layer, xh, head, ctx, train)
-        yt, gxt = _torch_step(module, xh, head)
+        y, gx = layer_step(layer, xh, head, ctx, train)
+        yt, gxt = torch_step(module, xh, head)
         assert_almost_equal(y, yt, **TOL)
         assert_almost_equal(gx, gxt, **TOL)
         assert_almost_equal(layer.gamma.grad(ctx), module.weight.grad.numpy(), **TOL)
@@ -216,8 +203,8 @@ def test_instance_norm_matches_torch(axis, ctx):
     layer(nd.zeros(shape, ctx=ctx))
     _copy_affine(layer, module, rng)
     xh, head = _r(rng, *shape), _r(rng, *shape)
-    y, gx = _step(layer, xh, head, ctx)
-    yt, gxt = _torch_step(torch_forward, xh, head)
+    y, gx = layer_step(layer, xh, head, ctx, train=True)
+    yt, gxt = torch_step(torch_forward, xh, head)
     assert_almost_equal(y, yt, **TOL)
     assert_almost_equal(gx, gxt, **TOL)
     assert_almost_equal(layer.gamma.grad(ctx), module.weight.grad.numpy(), **TOL)
@@ -250,8 +237,8 @@ def test_group_norm_matches_torch(ctx):
         module.weight.copy_(torch.from_numpy(np.repeat(g, c // groups)))
         module.bias.copy_(torch.from_numpy(np.repeat(b, c // groups)))
     xh, head = _r(rng, n, c, 3, 2), _r(rng, n, c, 3, 2)
-    y, gx = _step(layer, xh, head, ctx)
-    yt, gxt = _torch_step(module, xh, head)
+    y, gx = layer_step(layer, xh, head, ctx, train=True)
+    yt, gxt = torch_step(module, xh, head)
     assert_almost_equal(y, yt, **TOL)
     assert_almost_equal(gx, gxt, **TOL)
     assert_almost_equal(layer.gamma.grad(ctx),
