@@ -132,7 +132,6 @@ def test_mean_and_variance_checks_of_samplers():
 
 
 def test_chi_square_checks_of_samplers():
-    pytest.importorskip("scipy")              # MXNet's chi-square helpers need SciPy too
     buckets, probs = tu.gen_buckets_probs_with_ppf(lambda q: q, 5)
     fw.random.seed(3)
     tu.verify_generator(lambda n: nd.random.uniform(shape=(n,)), buckets, probs,
