@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -18,6 +17,8 @@ import pytest
 import framework as fw
 from framework import nd
 from framework.block import Block
+
+from crash import kill_while_writing
 
 TESTS_DIR = pathlib.Path(__file__).resolve().parent
 
@@ -109,26 +110,8 @@ def test_sigkill_during_save_parameters_leaves_previous_loadable(tmp_path):
     saved = make_net()
     saved.save_parameters(str(target))
     previous = target.read_bytes()
-    for attempt in range(10):               # until the kill lands while the data is written
-        proc = child(target, "kill")
-        assert proc.stdout.readline() == "ready\n", proc.stderr.read()
-        deadline = time.monotonic() + 30
-        temps = []
-        while time.monotonic() < deadline and proc.poll() is None:
-            temps = [p for p in tmp_path.glob(".model.params.*.tmp") if p.stat().st_size > 0]
-            if temps:
-                proc.send_signal(signal.SIGKILL)
-                break
-        proc.wait(timeout=30)
-        proc.stdout.close()
-        proc.stderr.close()
-        if target.read_bytes() != previous:       # the save finished first: start again
-            saved.save_parameters(str(target))
-            continue
-        if proc.returncode == -signal.SIGKILL and any(p.exists() for p in temps):
-            break
-    else:
-        pytest.fail("the SIGKILL never landed during save_parameters in 10 attempts")
+    temps = kill_while_writing(lambda: child(target, "kill"), target,
+                               lambda: saved.save_parameters(str(target)))
     assert target.read_bytes() == previous
     fresh = make_net(seed=1)
     fresh.load_parameters(str(target))

@@ -15,7 +15,6 @@ import struct
 import subprocess
 import sys
 import textwrap
-import time
 
 import h5py
 import numpy as np
@@ -24,6 +23,8 @@ import pytest
 import framework as fw
 from framework import nd
 from framework._fileio import atomic_write
+
+from crash import kill_while_writing
 
 MXNET_DIR = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mxnet"
 NETS = ["mlp_bn", "tiny_convnet"]
@@ -465,28 +466,12 @@ def test_sigkill_during_save_leaves_previous_file_loadable(tmp_path, fmt):
     target = tmp_path / "ckpt.params"
     nd.save(target, {"w": nd.array([1.0, 2.0])}, format=fmt)
     previous = target.read_bytes()
-    for attempt in range(10):               # until the kill lands while the data is written
-        proc = child(target, fmt, "kill", 16_000_000)
-        assert proc.stdout.readline() == "ready\n", proc.stderr.read()
-        deadline = time.monotonic() + 30
-        temps = []
-        while time.monotonic() < deadline and proc.poll() is None:
-            temps = [p for p in tmp_path.glob(".ckpt.params.*.tmp") if p.stat().st_size > 0]
-            if temps:
-                proc.send_signal(signal.SIGKILL)
-                break
-        proc.wait(timeout=30)
-        proc.stdout.close()
-        proc.stderr.close()
-        landed = proc.returncode == -signal.SIGKILL and any(p.exists() for p in temps)
-        if target.read_bytes() != previous:      # the save finished first: start again
-            assert nd.load(target)["w"].shape == (16_000_000,)
-            nd.save(target, {"w": nd.array([1.0, 2.0])}, format=fmt)
-            continue
-        if landed:
-            break
-    else:
-        pytest.fail("the SIGKILL never landed during a save in 10 attempts")
+
+    def restore():
+        assert nd.load(target)["w"].shape == (16_000_000,)    # the big save finished
+        nd.save(target, {"w": nd.array([1.0, 2.0])}, format=fmt)
+
+    temps = kill_while_writing(lambda: child(target, fmt, "kill", 16_000_000), target, restore)
     assert target.read_bytes() == previous
     np.testing.assert_array_equal(nd.load(target)["w"].asnumpy(), [1.0, 2.0])
     for temp in temps:                        # a killed writer cannot clean up its temp file
