@@ -175,6 +175,7 @@ def backward(heads: NDArrayOrList, head_grads=None, retain_graph: bool = False,
             else:
                 buf._data[...] = g._data
         buf._version[0] += 1
+        var._fresh_grad = True
 
 
 def grad(heads: NDArrayOrList, variables: NDArrayOrList, head_grads=None,

@@ -66,7 +66,7 @@ class NDArray:
     """An array on a context (``cpu(0)``, ``gpu(i)``); see ``framework.nd`` for operators."""
 
     __slots__ = ("_data", "_ctx", "_node", "_index", "_grad", "_grad_req", "_version",
-                 "__weakref__")
+                 "_fresh_grad", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data, ctx: Context) -> None:
@@ -221,6 +221,7 @@ class NDArray:
             raise ValueError(f"attach_grad: stype={stype!r}: only dense ('default') gradients "
                              f"exist here; sparse storage types are not supported")
         self._grad_req = grad_req
+        self._fresh_grad = False     # set by backward, cleared by the Trainer's step
         if grad_req == "null":
             self._grad, self._node = None, None
             return
