@@ -76,7 +76,10 @@ def _wrap(obj, device=None):
         return StrictArray(numpy.asarray(obj), device)  # CuPy gives 0-d arrays, not scalars
     if isinstance(obj, (list, tuple)) and any(isinstance(o, (numpy.ndarray, numpy.generic))
                                               for o in obj):
-        return type(obj)(_wrap(o, device) for o in obj)
+        items = [_wrap(o, device) for o in obj]
+        if hasattr(obj, "_fields"):      # NumPy's SVDResult, QRResult...: CuPy gives tuples
+            return tuple(items)
+        return type(obj)(items)
     if isinstance(obj, _PASS_THROUGH) or isinstance(obj, (list, tuple)):
         return obj
     if isinstance(obj, type) and (issubclass(obj, (numpy.generic, numpy.dtype))

@@ -313,7 +313,7 @@ def test_parameter_dict_save_and_load(tmp_path, ctx):
 # -------------------------------------------------------------- initializers
 def _filled(init, shape, name="x_weight", ctx=None, dtype="float32"):
     arr = nd.zeros(shape, ctx=ctx, dtype=dtype)
-    init(name, arr)
+    init(name if isinstance(name, InitDesc) else InitDesc(name), arr)
     return arr
 
 
