@@ -7,11 +7,13 @@ result is written into that array (``checks.write_out``), which is returned.
 from . import (activation, arith, broadcast, convert, index, join, linalg, reduce, shape,
                slicing, softmax, special, tiling, unary)
 from . import conv, dropout, embedding, fully_connected, normalization, pooling, upsampling
+from . import ctc
 from . import legacy
 
 _MODULES = (activation, arith, broadcast, convert, index, join, linalg, reduce, shape,
             slicing, softmax, special, tiling, unary)
-_NN_MODULES = (conv, dropout, embedding, fully_connected, normalization, pooling, upsampling)
+_NN_MODULES = (conv, ctc, dropout, embedding, fully_connected, normalization, pooling,
+               upsampling)
 
 from .activation import *  # noqa: F401,F403
 from .arith import *       # noqa: F401,F403
@@ -35,6 +37,7 @@ from .fully_connected import *  # noqa: F401,F403
 from .normalization import *   # noqa: F401,F403
 from .pooling import *         # noqa: F401,F403
 from .upsampling import *      # noqa: F401,F403
+from .ctc import *             # noqa: F401,F403
 # MXNet 1.x names older scripts use: random_*/sample_*, SoftmaxOutput, smooth_l1, ...
 from .legacy import *          # noqa: F401,F403
 
