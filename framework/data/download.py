@@ -1,39 +1,42 @@
-"""Fetching a data file from one of several mirrors, verified and written atomically."""
+"""Fetching a data file from one of several mirrors, verified and written atomically.
+
+The fetch itself (stream to a temporary file, check, atomic replace) is
+``framework.utils.fetch_file``, shared with ``utils.download``; this module adds the
+mirrors and the MD5 of the (decompressed) contents.
+"""
 from __future__ import annotations
 
 import gzip
 import hashlib
 import os
-import shutil
 import sys
-import tempfile
 import zlib
-from typing import Optional, Sequence, Union
+from typing import IO, Optional, Sequence, Union
+
+from ..utils import DownloadError, fetch_file
 
 __all__ = ["download", "content_md5", "DownloadError"]
 
 _CHUNK = 1 << 20
 
 
-class DownloadError(OSError):
-    """No mirror delivered a file with the expected contents."""
+def _stream_md5(file: IO[bytes]) -> str:
+    """MD5 of an open file's contents (from its current offset), decompressed first when
+    it is gzip."""
+    start = file.tell()
+    gz = file.read(2) == b"\x1f\x8b"
+    file.seek(start)
+    source = gzip.GzipFile(fileobj=file, mode="rb") if gz else file
+    md5 = hashlib.md5()
+    for block in iter(lambda: source.read(_CHUNK), b""):
+        md5.update(block)
+    return md5.hexdigest()
 
 
 def content_md5(path: Union[str, os.PathLike]) -> str:
     """MD5 of a file's contents, decompressed first when it is gzip."""
     with open(path, "rb") as f:
-        gz = f.read(2) == b"\x1f\x8b"
-    md5 = hashlib.md5()
-    with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            md5.update(block)
-    return md5.hexdigest()
-
-
-def _fetch(url: str, dest, timeout: float) -> None:
-    import urllib.request       # imported here: it pulls in http, email, ssl
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        shutil.copyfileobj(response, dest, _CHUNK)
+        return _stream_md5(f)
 
 
 def download(urls: Union[str, Sequence[str]], path: Union[str, os.PathLike],
@@ -51,24 +54,19 @@ def download(urls: Union[str, Sequence[str]], path: Union[str, os.PathLike],
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     failures = []
+
+    def check(file: IO[bytes]) -> None:
+        got = _stream_md5(file)
+        if got != md5.lower():
+            raise ValueError(f"contents have MD5 {got}, expected {md5.lower()}")
+
     for url in urls:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
-                                   suffix=".part")
+        if not quiet:
+            print(f"Downloading {url} to {path}", file=sys.stderr)
         try:
-            if not quiet:
-                print(f"Downloading {url} to {path}", file=sys.stderr)
-            with os.fdopen(fd, "wb") as dest:
-                _fetch(url, dest, timeout)
-            if md5 is not None:
-                got = content_md5(tmp)
-                if got != md5.lower():
-                    raise ValueError(f"contents have MD5 {got}, expected {md5.lower()}")
-            os.replace(tmp, path)
+            fetch_file(url, path, check if md5 is not None else None, timeout=timeout)
             return path
         except (OSError, ValueError, EOFError, zlib.error) as err:   # URLError is an OSError
             failures.append(f"{url}: {err}")
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
     raise DownloadError(f"download of {os.path.basename(path)} failed from every mirror:\n  "
                         + "\n  ".join(failures))
