@@ -21,3 +21,11 @@ from . import initializer as init  # noqa: F401  (MXNet's mx.init)
 from .parameter import Constant, Parameter, ParameterDict  # noqa: F401
 from .block import Block, HybridBlock  # noqa: F401
 from . import nn  # noqa: F401
+from . import lr_scheduler  # noqa: F401
+from . import optimizer  # noqa: F401
+from . import kvstore  # noqa: F401
+from . import kvstore as kv  # noqa: F401  (MXNet's mx.kv)
+from . import metric  # noqa: F401
+from . import utils  # noqa: F401
+from .trainer import Trainer  # noqa: F401
+from . import loss  # noqa: F401

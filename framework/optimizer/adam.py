@@ -1,0 +1,61 @@
+"""Adam (MXNet 1.9.1's ``Adam``: the bias correction folded into the learning rate in
+Python, then the ``adam_update`` kernel)."""
+from __future__ import annotations
+
+import math
+
+from .optimizer import Optimizer, register, zeros_state
+
+__all__ = ["Adam"]
+
+
+@register
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, http://arxiv.org/abs/1412.6980). At step t of a weight::
+
+        g = clip(rescale_grad * grad + wd * w, clip_gradient)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
+        w = w - lr_t * m / (sqrt(v) + epsilon)
+
+    Weight decay enters the gradient before clipping, and the bias correction scales
+    the learning rate (so epsilon is not corrected), as in MXNet 1.x.
+    State: ``(m, v)``. lazy_update is accepted for compatibility (dense gradients here).
+    """
+
+    def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, lazy_update: bool = True, **kwargs) -> None:
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.lazy_update = lazy_update
+
+    def create_state(self, index, weight):
+        return (zeros_state(weight), zeros_state(weight))
+
+    def _step(self, index, w, g, state, lr, wd, ctx) -> None:
+        t = self._index_update_count[index]
+        lr *= math.sqrt(1. - self.beta2 ** t) / (1. - self.beta1 ** t)
+        xp = ctx.xp
+        mean, var = state[0]._data, state[1]._data
+        grad = self._scratch(0, w, ctx)
+        tmp = self._scratch(1, w, ctx)
+        xp.multiply(g, self.rescale_grad, out=grad)
+        if wd:
+            xp.multiply(w, wd, out=tmp)
+            grad += tmp
+        self._clip(grad, xp)
+        mean *= self.beta1
+        xp.multiply(grad, 1. - self.beta1, out=tmp)
+        mean += tmp
+        var *= self.beta2
+        xp.multiply(grad, grad, out=tmp)
+        tmp *= 1. - self.beta2
+        var += tmp
+        xp.sqrt(var, out=tmp)
+        tmp += self.epsilon
+        xp.divide(mean, tmp, out=tmp)
+        tmp *= lr
+        w -= tmp

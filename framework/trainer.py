@@ -1,0 +1,235 @@
+"""``fw.Trainer``: applies an optimizer to a set of Parameters (MXNet's ``gluon.Trainer``).
+
+    trainer = fw.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
+    with fw.autograd.record():
+        loss = loss_fn(net(x), y)
+    loss.backward()
+    trainer.step(batch_size)        # gradients scaled by 1/batch_size, then one update
+
+A Parameter living on several contexts has its gradients summed across them
+through a key-value store (``fw.kvstore``) before the update; the update runs
+once, on the first context's copy, and every other copy receives the new value,
+so the copies never drift apart. The Trainer knows Parameters, never Blocks.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Union
+
+from . import autograd
+from . import optimizer as _opt
+from . import kvstore as _kvstore
+from ._fileio import atomic_write
+from .parameter import Parameter, ParameterDict
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Updates ``params`` with ``optimizer``.
+
+    ``params``: a ParameterDict / dict (taken in sorted-name order, as MXNet) or a
+    list of Parameters. ``optimizer``: a name ('sgd', 'adam', ...) with
+    ``optimizer_params`` ({'learning_rate': 0.1, 'wd': 1e-4, ...}), or an
+    ``fw.optimizer.Optimizer``. ``kvstore``: 'device' / 'local' (or a store
+    object) used to sum gradients when Parameters live on several contexts; with
+    one context no store is needed and none is made, as in MXNet.
+    ``update_on_kvstore``: True runs the optimizer inside the store (then
+    ``allreduce_grads``/``update`` are unavailable, as in MXNet); the default
+    (None) updates outside it.
+    """
+
+    def __init__(self, params, optimizer, optimizer_params: Optional[dict] = None,
+                 kvstore: Union[str, "_kvstore.KVStoreBase", None] = "device",
+                 compression_params: Optional[dict] = None,
+                 update_on_kvstore: Optional[bool] = None) -> None:
+        self._params: List[Parameter] = _parameter_list(params)
+        if compression_params:
+            raise NotImplementedError("Trainer: gradient compression (compression_params) is "
+                                      "not supported")
+        self._init_optimizer(optimizer, optimizer_params or {})
+        self._scale = self._optimizer.rescale_grad
+        self._kvstore_arg = kvstore
+        self._update_on_kvstore_arg = update_on_kvstore
+        self._kvstore: Optional[_kvstore.KVStoreBase] = None
+        self._update_on_kvstore = False
+        self._kv_initialized = False
+
+    def __repr__(self) -> str:
+        return (f"Trainer({type(self._optimizer).__name__}, {len(self._params)} parameters, "
+                f"learning_rate={self.learning_rate})")
+
+    def _init_optimizer(self, optimizer, optimizer_params: dict) -> None:
+        param_dict = dict(enumerate(self._params))
+        if isinstance(optimizer, _opt.Optimizer):
+            if optimizer_params:
+                raise ValueError("Trainer: optimizer_params must be None when optimizer is an "
+                                 "Optimizer instance rather than a name")
+            self._optimizer = optimizer
+            self._optimizer.param_dict = param_dict
+        else:
+            self._optimizer = _opt.create(optimizer, param_dict=param_dict, **optimizer_params)
+        self._updater = _opt.get_updater(self._optimizer)
+
+    # ------------------------------------------------------------ kvstore
+    def _contexts(self) -> list:
+        contexts = None
+        for param in self._params:
+            ctxs = param.list_ctx()
+            if contexts is None:
+                contexts = ctxs
+            elif ctxs != contexts:
+                raise ValueError(f"Trainer: all Parameters must live on the same contexts; "
+                                 f"'{self._params[0].name}' is on {contexts} but "
+                                 f"'{param.name}' is on {ctxs}")
+        return contexts or []
+
+    def _init_kvstore(self) -> None:
+        """Choose the store (MXNet's rule: none for one context unless one is given)."""
+        arg = self._kvstore_arg
+        if isinstance(arg, _kvstore.KVStoreBase):
+            store = arg
+        elif arg and len(self._contexts()) > 1:
+            store = _kvstore.create(arg)
+        elif arg and not isinstance(arg, str):
+            raise TypeError(f"Trainer: kvstore must be a name such as 'device', a kvstore "
+                            f"object or None, got {type(arg).__name__}")
+        else:
+            store = None
+        self._kvstore = store
+        self._update_on_kvstore = bool(store is not None and self._update_on_kvstore_arg)
+        if store is not None:
+            for i, param in enumerate(self._params):
+                store.init(i, param.list_data()[0])
+            if self._update_on_kvstore:
+                store.set_optimizer(self._optimizer)
+        self._kv_initialized = True
+
+    # --------------------------------------------------------------- step
+    @property
+    def optimizer(self) -> "_opt.Optimizer":
+        return self._optimizer
+
+    @property
+    def learning_rate(self) -> float:
+        return self._optimizer.learning_rate
+
+    def set_learning_rate(self, lr: float) -> None:
+        """Set the learning rate (an error when an lr_scheduler drives it, as in MXNet)."""
+        self._optimizer.set_learning_rate(lr)
+
+    def step(self, batch_size: float, ignore_stale_grad: bool = False) -> None:
+        """One update: gradients (summed across contexts) scaled by ``1/batch_size``."""
+        self._optimizer.rescale_grad = self._scale / batch_size
+        if not self._kv_initialized:
+            self._init_kvstore()
+        self._allreduce_grads()
+        self._update(ignore_stale_grad)
+
+    def allreduce_grads(self) -> None:
+        """Sum each Parameter's gradients across its contexts (before a custom change
+        of the gradients, e.g. clipping, and ``update``)."""
+        if not self._kv_initialized:
+            self._init_kvstore()
+        if self._update_on_kvstore:
+            raise RuntimeError("Trainer.allreduce_grads() is not supported when parameters are "
+                               "updated on kvstore; create the Trainer with "
+                               "update_on_kvstore=False")
+        self._allreduce_grads()
+
+    def update(self, batch_size: float, ignore_stale_grad: bool = False) -> None:
+        """The update half of ``step`` (after ``allreduce_grads``)."""
+        if not self._kv_initialized:
+            self._init_kvstore()
+        if self._update_on_kvstore:
+            raise RuntimeError("Trainer.update() is not supported when parameters are updated "
+                               "on kvstore; create the Trainer with update_on_kvstore=False")
+        self._optimizer.rescale_grad = self._scale / batch_size
+        self._update(ignore_stale_grad)
+
+    def _allreduce_grads(self) -> None:
+        store = self._kvstore
+        if store is None or self._update_on_kvstore:
+            return
+        for i, param in enumerate(self._params):
+            if param.grad_req != "null":
+                store.pushpull(i, param.list_grad(), priority=-i)
+
+    def _update(self, ignore_stale_grad: bool) -> None:
+        # every gradient is checked before any weight changes, so a stale one leaves all as is
+        fresh = []
+        for i, param in enumerate(self._params):
+            if param.grad_req == "null":
+                continue
+            copies = param.list_data()
+            if all(arr._fresh_grad for arr in copies):
+                fresh.append((i, copies))
+            elif not ignore_stale_grad:
+                stale = next(arr for arr in copies if not arr._fresh_grad)
+                raise UserWarning(
+                    f"Gradient of Parameter `{param.name}` on context {stale.context} has "
+                    f"not been updated by backward since last `step`. This could mean a bug "
+                    f"in your model that made it only use a subset of the Parameters "
+                    f"(Blocks) for this iteration. If you are intentionally only using a "
+                    f"subset, call step with ignore_stale_grad=True to suppress this "
+                    f"warning and skip updating of Parameters with stale gradient")
+        for _, copies in fresh:
+            for arr in copies:
+                arr._fresh_grad = False
+        if self._update_on_kvstore:
+            for i, copies in fresh:
+                self._kvstore.push(i, [arr.grad for arr in copies], priority=-i)
+                self._kvstore.pull(i, copies, priority=-i)
+            return
+        if fresh:       # one call with lists, as MXNet's Trainer makes per context
+            self._updater([i for i, _ in fresh], [c[0].grad for _, c in fresh],
+                          [c[0] for _, c in fresh])
+        with autograd.pause():
+            for _, copies in fresh:
+                for arr in copies[1:]:
+                    copies[0].copyto(arr)
+
+    # ------------------------------------------------------------- states
+    def save_states(self, fname: str) -> None:
+        """Write the optimizer's states (and update counts) to ``fname``: HDF5, atomically."""
+        if not self._kv_initialized:
+            self._init_kvstore()
+        if self._update_on_kvstore:
+            self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
+            return
+        states = self._updater.get_states(dump_optimizer=True)
+        with atomic_write(fname) as f:
+            f.write(states)
+
+    def load_states(self, fname: str) -> None:
+        """Read states written by ``save_states``; training continues as if never stopped."""
+        if not self._kv_initialized:
+            self._init_kvstore()
+        if self._update_on_kvstore:
+            self._kvstore.load_optimizer_states(fname)
+            return
+        try:
+            with open(fname, "rb") as f:
+                states = f.read()
+        except OSError as err:
+            raise OSError(f"Trainer.load_states: cannot read {fname!r}: {err}") from err
+        self._updater.set_states(states)
+        self._optimizer = self._updater.optimizer
+        self._optimizer.param_dict = dict(enumerate(self._params))
+
+
+def _parameter_list(params) -> List[Parameter]:
+    """``params`` as a list: a dict's values in sorted-key order (MXNet's rule)."""
+    if isinstance(params, (dict, ParameterDict)):
+        params = [params[key] for key in sorted(params.keys())]
+    if not isinstance(params, (list, tuple)):
+        raise ValueError(f"Trainer: first argument must be a list or dict of Parameters, got "
+                         f"{type(params).__name__}")
+    seen: Dict[int, str] = {}
+    for i, param in enumerate(params):
+        if not isinstance(param, Parameter):
+            raise ValueError(f"Trainer: first argument must be a list or dict of Parameters, "
+                             f"got list of {type(param).__name__} (item {i})")
+        if id(param) in seen:
+            raise ValueError(f"Trainer: Parameter '{param.name}' appears twice in the list")
+        seen[id(param)] = param.name
+    return list(params)
