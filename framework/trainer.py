@@ -27,8 +27,11 @@ __all__ = ["Trainer"]
 class Trainer:
     """Updates ``params`` with ``optimizer``.
 
-    ``params``: a ParameterDict / dict (taken in sorted-name order, as MXNet) or a
-    list of Parameters. ``optimizer``: a name ('sgd', 'adam', ...) with
+    ``params``: a ParameterDict / dict (taken in its own order: for
+    ``collect_params()`` the order of the model's structure) or a list of
+    Parameters. MXNet sorts a dict by name instead; that order changes when a name
+    counter passes 9 -> 10 (``dense10_`` sorts before ``dense9_``), so the same model
+    built twice could pair its saved optimizer states with other Parameters. ``optimizer``: a name ('sgd', 'adam', ...) with
     ``optimizer_params`` ({'learning_rate': 0.1, 'wd': 1e-4, ...}), or an
     ``fw.optimizer.Optimizer``. ``kvstore``: 'device' / 'local' (or a store
     object) used to sum gradients when Parameters live on several contexts; with
@@ -213,14 +216,41 @@ class Trainer:
         except OSError as err:
             raise OSError(f"Trainer.load_states: cannot read {fname!r}: {err}") from err
         self._updater.set_states(states)
+        self._check_state_shapes(fname)
         self._optimizer = self._updater.optimizer
         self._optimizer.param_dict = dict(enumerate(self._params))
 
+    def _check_state_shapes(self, fname: str) -> None:
+        """Each loaded state array has its Parameter's shape (or is a scalar)."""
+        problems = []
+        for index, state in self._updater.states.items():
+            if not isinstance(index, int) or not 0 <= index < len(self._params):
+                problems.append(f"state {index!r} belongs to no Parameter of this Trainer "
+                                f"(it has {len(self._params)})")
+                continue
+            param = self._params[index]
+            for arr in _leaves(state):
+                if arr.ndim and param.shape and arr.shape != tuple(param.shape):
+                    problems.append(f"'{param.name}' has shape {param.shape} but its saved "
+                                    f"state has shape {arr.shape}")
+                    break
+        if problems:
+            self._updater.states = {}
+            raise ValueError(f"Trainer.load_states: {fname!r} does not fit these Parameters "
+                             f"(saved from another model?): " + "; ".join(problems))
+
+
+def _leaves(state) -> list:
+    """The arrays in a (nested tuple/list of) optimizer state."""
+    if isinstance(state, (tuple, list)):
+        return [arr for part in state for arr in _leaves(part)]
+    return [] if state is None or not hasattr(state, "shape") else [state]
+
 
 def _parameter_list(params) -> List[Parameter]:
-    """``params`` as a list: a dict's values in sorted-key order (MXNet's rule)."""
+    """``params`` as a list: a dict's values in the dict's order."""
     if isinstance(params, (dict, ParameterDict)):
-        params = [params[key] for key in sorted(params.keys())]
+        params = list(params.values())
     if not isinstance(params, (list, tuple)):
         raise ValueError(f"Trainer: first argument must be a list or dict of Parameters, got "
                          f"{type(params).__name__}")

@@ -53,7 +53,7 @@ def test_parameter_order_and_argument_errors():
     net = _dense_net()
     params = net.collect_params()
     trainer = fw.Trainer(params, "sgd")
-    assert [p.name for p in trainer._params] == sorted(params.keys())
+    assert [p.name for p in trainer._params] == list(params.keys())   # the model's order
     with pytest.raises(ValueError, match="list or dict of Parameters, got int"):
         fw.Trainer(3, "sgd")
     with pytest.raises(ValueError, match="got list of str"):
@@ -247,3 +247,42 @@ def test_states_file_is_hdf5_not_pickle(tmp_path):
     assert not [n for n in os.listdir(tmp_path) if n != "t.states"]   # no temporary left
     with pytest.raises(OSError, match="missing.states"):
         trainer.load_states(str(tmp_path / "missing.states"))
+
+
+def test_states_follow_structure_not_name_order(tmp_path):
+    """Built again after the name counters pass 9 -> 10, a model still gets its own states."""
+    def model():
+        net = nn.HybridSequential()
+        net.add(nn.Dense(16, in_units=4), nn.Dense(3, in_units=16))
+        net.initialize()
+        return net
+    x = fw.nd.ones((2, 4))
+    first = model()
+    trainer = fw.Trainer(first.collect_params(), "adam")
+    with autograd.record():
+        loss = first(x).sum()
+    loss.backward()
+    trainer.step(2)
+    trainer.save_states(str(tmp_path / "s.states"))
+    for _ in range(12):
+        nn.Dense(1)                                    # move the name counter on
+    second = model()
+    trainer2 = fw.Trainer(second.collect_params(), "adam")
+    trainer2.load_states(str(tmp_path / "s.states"))
+    with autograd.record():
+        loss = second(x).sum()
+    loss.backward()
+    trainer2.step(2)                                   # the states fit their Parameters
+
+
+def test_states_of_another_model_are_refused_by_shape(tmp_path):
+    net = _dense_net()
+    trainer = fw.Trainer(net.collect_params(), "adam")
+    x, y = _batch()
+    _train_step(net, trainer, fw.nd.array(x), fw.nd.array(y))
+    trainer.save_states(str(tmp_path / "a.states"))
+    other = _dense_net(hidden=5)
+    trainer2 = fw.Trainer(other.collect_params(), "adam")
+    with pytest.raises(ValueError, match=r"does not fit these Parameters.*has shape \(5, 4\) but "
+                                         r"its saved state has shape \(8, 4\)"):
+        trainer2.load_states(str(tmp_path / "a.states"))
