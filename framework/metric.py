@@ -145,7 +145,7 @@ class EvalMetric:
         (None: all of them, in order).
     has_global_stats : keyword; whether ``get_global`` reads its own global pair (else
         it is ``get``).
-    Other keyword arguments are kept for ``get_config``.
+    **kwargs : other keyword arguments, kept for ``get_config``.
     """
 
     def __init__(self, name: str, output_names: Optional[Sequence[str]] = None,

@@ -18,6 +18,7 @@ from typing import List, Optional
 import pytest
 
 import framework as fw
+from framework import block as _block_module
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SKIP_MARK = "<!-- skip: needs GPU -->"
@@ -74,6 +75,17 @@ def run_markdown(path: pathlib.Path, has_gpu: Optional[bool] = None) -> int:
     if has_gpu is None:
         has_gpu = fw.num_gpus() > 0
     name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    # a page is a program of its own, as its reader runs it: it starts with fresh block
+    # names (dense0_, ...), whatever the pages before it built in this process
+    naming = _block_module._STATE
+    saved_counter, naming.counter = naming.counter, {}
+    try:
+        return _run_blocks(path, name, has_gpu)
+    finally:
+        naming.counter = saved_counter
+
+
+def _run_blocks(path: pathlib.Path, name, has_gpu: bool) -> int:
     namespace = {"__name__": f"__docs_{path.stem}__"}
     ran = 0
     for block in extract_blocks(path.read_text(encoding="utf-8")):
@@ -114,11 +126,12 @@ def test_markdown_code_runs(path, monkeypatch):
         assert ran > 0, f"{path.name} has no python block"
 
 
-def test_autograd_guide_gpu_blocks_run_on_the_test_gpu(monkeypatch):
+@pytest.mark.parametrize("page", ["autograd.md", "devices.md"])
+def test_gpu_blocks_run_on_the_test_gpu(page, monkeypatch):
     # In the test suite gpu(0) always exists (the strict stand-in, or CuPy), so the
-    # guide's GPU-only blocks are run here too, with their printed output checked.
+    # guides' GPU-only blocks are run here too, with their printed output checked.
     monkeypatch.chdir(ROOT)
-    path = ROOT / "docs" / "autograd.md"
+    path = ROOT / "docs" / page
     gpu_blocks = [b for b in extract_blocks(path.read_text(encoding="utf-8")) if b.needs_gpu]
     assert gpu_blocks
     assert run_markdown(path, has_gpu=True) == len(extract_blocks(path.read_text("utf-8")))

@@ -11,7 +11,7 @@ import hashlib
 import os
 import sys
 import zlib
-from typing import IO, Optional, Sequence, Union
+from typing import IO, Callable, Optional, Sequence, Union
 
 from ..utils import DownloadError, fetch_file
 
@@ -40,14 +40,16 @@ def content_md5(path: Union[str, os.PathLike]) -> str:
 
 
 def download(urls: Union[str, Sequence[str]], path: Union[str, os.PathLike],
-             md5: Optional[str] = None, timeout: float = 60.0, quiet: bool = False) -> str:
+             md5: Optional[str] = None, timeout: float = 60.0, quiet: bool = False,
+             check: Optional[Callable[[IO[bytes]], None]] = None) -> str:
     """Download ``path`` from the first of ``urls`` that delivers it; returns ``path``.
 
     The file is written to a temporary name in the same directory and moved into
     place (``os.replace``) only once complete and, when ``md5`` is given, once the
-    MD5 of its contents (decompressed when gzip) matches; a failed or interrupted
-    download never leaves a partial file at ``path``. Each URL is tried in turn;
-    when all fail, ``DownloadError`` lists every URL with its error.
+    MD5 of its contents (decompressed when gzip) matches, and when ``check`` is given,
+    once ``check(file)`` (the file open at offset 0) returns without raising ValueError;
+    a failed or interrupted download never leaves a partial file at ``path``. Each URL
+    is tried in turn; when all fail, ``DownloadError`` lists every URL with its error.
     """
     urls = [urls] if isinstance(urls, str) else list(urls)
     path = os.fspath(path)
@@ -55,16 +57,21 @@ def download(urls: Union[str, Sequence[str]], path: Union[str, os.PathLike],
     os.makedirs(folder, exist_ok=True)
     failures = []
 
-    def check(file: IO[bytes]) -> None:
-        got = _stream_md5(file)
-        if got != md5.lower():
-            raise ValueError(f"contents have MD5 {got}, expected {md5.lower()}")
+    def verify(file: IO[bytes]) -> None:
+        if md5 is not None:
+            got = _stream_md5(file)
+            if got != md5.lower():
+                raise ValueError(f"contents have MD5 {got}, expected {md5.lower()}")
+            file.seek(0)
+        if check is not None:
+            check(file)
 
     for url in urls:
         if not quiet:
             print(f"Downloading {url} to {path}", file=sys.stderr)
         try:
-            fetch_file(url, path, check if md5 is not None else None, timeout=timeout)
+            fetch_file(url, path, verify if md5 is not None or check is not None else None,
+                       timeout=timeout)
             return path
         except (OSError, ValueError, EOFError, zlib.error) as err:   # URLError is an OSError
             failures.append(f"{url}: {err}")

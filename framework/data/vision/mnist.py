@@ -1,23 +1,28 @@
-"""MNIST: 60,000 training and 10,000 test images of handwritten digits, 28x28.
+"""MNIST and Fashion-MNIST: 28x28 grey images in the IDX format, 60,000 to train, 10,000 to test.
 
-The four IDX files are read from a root directory: the ``root`` argument, else
-the ``FRAMEWORK_DATA`` environment variable, else ``~/.framework/datasets/mnist``.
-Missing files are downloaded from a public mirror (``MIRRORS``) and verified.
+The four IDX files of a data set (gzip-compressed or not) are read from its folder: the
+``root`` argument, else ``$FRAMEWORK_DATA/<name>``, else ``~/.framework/datasets/<name>``
+(see ``storage.dataset_folders``; MNIST also reads the folder ``$FRAMEWORK_DATA`` names
+directly). Missing files are downloaded from public mirrors, verified, and written atomically.
 """
 from __future__ import annotations
 
 import os
 import pathlib
-from typing import Dict, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, field
+from typing import Dict, IO, Optional, Sequence, Tuple, Union
 
 import numpy
 
-from ..download import DownloadError, download as download_file
+from ..download import DownloadError
 from ..idx import read_idx
+from .storage import (DEFAULT_HOME, bad_file_error, dataset_folders, fetch, find_file,
+                      missing_files_error, sha1_of, stream_sha1)
 
-__all__ = ["load_mnist", "mnist_root", "MNIST_FILES", "MIRRORS", "DEFAULT_ROOT"]
+__all__ = ["load_mnist", "load_fashion_mnist", "load_idx_split", "mnist_root", "IdxDataSpec",
+           "MNIST_SPEC", "FASHION_MNIST_SPEC", "MNIST_FILES", "MIRRORS", "DEFAULT_ROOT"]
 
-DEFAULT_ROOT = os.path.join("~", ".framework", "datasets", "mnist")
+DEFAULT_ROOT = os.path.join(DEFAULT_HOME, "mnist")
 
 # (split, kind) -> (file name, MD5 of the decompressed contents)
 MNIST_FILES: Dict[Tuple[str, str], Tuple[str, str]] = {
@@ -36,31 +41,99 @@ MIRRORS = (
 PathLike = Union[str, os.PathLike]
 
 
+@dataclass(frozen=True)
+class IdxDataSpec:
+    """An image data set stored as IDX files: its files, checksums and mirrors.
+
+    ``files`` maps (split, kind) to the file name as distributed (``.gz``);
+    ``content_md5`` gives the MD5 of a file's decompressed contents (checks the file
+    compressed or not), ``sha1`` the SHA-1 of the ``.gz`` file as distributed (checks
+    downloads, and local files kept as distributed).
+    """
+    title: str
+    name: str
+    files: Dict[Tuple[str, str], str]
+    mirrors: Tuple[str, ...]
+    content_md5: Dict[str, str] = field(default_factory=dict)
+    sha1: Dict[str, str] = field(default_factory=dict)
+    env_holds_files: bool = False
+    image_shape: Tuple[int, int] = (28, 28)
+    num_classes: int = 10
+
+
+MNIST_SPEC = IdxDataSpec(
+    title="MNIST", name="mnist", env_holds_files=True, mirrors=MIRRORS,
+    files={key: name for key, (name, _) in MNIST_FILES.items()},
+    content_md5={name: md5 for name, md5 in MNIST_FILES.values()})
+
+FASHION_MNIST_SPEC = IdxDataSpec(
+    title="Fashion-MNIST", name="fashion-mnist",
+    files={("train", "images"): "train-images-idx3-ubyte.gz",
+           ("train", "labels"): "train-labels-idx1-ubyte.gz",
+           ("test", "images"): "t10k-images-idx3-ubyte.gz",
+           ("test", "labels"): "t10k-labels-idx1-ubyte.gz"},
+    # SHA-1 of the distributed .gz files (as MXNet 1.9.1 lists them)
+    sha1={"train-images-idx3-ubyte.gz": "0cf37b0d40ed5169c6b3aba31069a9770ac9043d",
+          "train-labels-idx1-ubyte.gz": "236021d52f1e40852b06a4c3008d8de8aef1e40b",
+          "t10k-images-idx3-ubyte.gz": "626ed6a7c06dd17c0eec72fa3be1740f146a2863",
+          "t10k-labels-idx1-ubyte.gz": "17f9ab60e7257a1620f4ad76bbbaf857c3920701"},
+    mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+             "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/gluon/dataset/"
+             "fashion-mnist/"))
+
+
 def mnist_root(root: Optional[PathLike] = None) -> pathlib.Path:
-    """The directory MNIST is read from: ``root``, else $FRAMEWORK_DATA, else the default."""
-    if root is None:
-        root = os.environ.get("FRAMEWORK_DATA") or DEFAULT_ROOT
-    return pathlib.Path(os.path.expanduser(os.fspath(root)))
+    """The folder MNIST is read from first (and downloaded into): ``root``, else
+    $FRAMEWORK_DATA, else ``~/.framework/datasets/mnist``."""
+    return dataset_folders("mnist", root, env_holds_files=True)[0]
 
 
-def _find(root: pathlib.Path, name: str) -> Optional[pathlib.Path]:
-    """``name`` or its uncompressed form, in ``root`` or in ``root/mnist``."""
-    for folder in (root, root / "mnist"):
-        for candidate in (name, name[:-3]):
-            path = folder / candidate
-            if path.is_file():
-                return path
-    return None
+def _sha1_check(expected: str):
+    def check(file: IO[bytes]) -> None:
+        got = stream_sha1(file)
+        if got != expected:
+            raise ValueError(f"file has SHA-1 {got}, expected {expected}")
+    return check
 
 
-def _missing_error(root: pathlib.Path, missing, reason: str) -> FileNotFoundError:
-    names = ", ".join(missing)
-    return FileNotFoundError(
-        f"MNIST: {len(missing)} file(s) not found in {root} (nor uncompressed, nor in "
-        f"{root / 'mnist'}): {names}.\n{reason}\n"
-        f"To fix: set the FRAMEWORK_DATA environment variable to a directory holding the four "
-        f"MNIST files ({', '.join(n for n, _ in MNIST_FILES.values())}), pass "
-        f"root=<that directory>, or copy the files into {root}.")
+def load_idx_split(spec: IdxDataSpec, root: Optional[PathLike] = None, train: bool = True,
+                   download: bool = True, mirrors: Optional[Sequence[str]] = None,
+                   verify: bool = True) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """One split of an IDX image data set as NumPy arrays: ``(images, labels)``, images
+    uint8 of shape (N, H, W), labels int32 of shape (N,).
+
+    Each file is looked for as distributed (``.gz``) and uncompressed, in the folders
+    ``dataset_folders(spec.name, root)``. Missing files are downloaded from ``mirrors``
+    (default ``spec.mirrors``) when ``download``; if they cannot be had,
+    ``FileNotFoundError`` names the files, the folders and how to point the loader at
+    them. With ``verify`` each file's checksum is compared with the published one; a
+    corrupt, truncated or malformed file raises ``ValueError`` naming it.
+    """
+    folders = dataset_folders(spec.name, root, spec.env_holds_files)
+    split = "train" if train else "test"
+    names = [spec.files[(split, kind)] for kind in ("images", "labels")]
+    paths = {name: find_file(folders, (name, name[:-3] if name.endswith(".gz") else name))
+             for name in names}
+    missing = [name for name, path in paths.items() if path is None]
+    if missing:
+        def error(reason: str) -> FileNotFoundError:
+            return missing_files_error(spec.title, spec.name, missing, folders, reason,
+                                       list(spec.files.values()), spec.env_holds_files,
+                                       note=" (each also uncompressed, without .gz)")
+        if not download:
+            raise error("Downloading was turned off (download=False).")
+        mirrors = spec.mirrors if mirrors is None else mirrors
+        for name in missing:
+            md5, sha1 = spec.content_md5.get(name), spec.sha1.get(name)
+            try:
+                paths[name] = fetch(spec.title, name, mirrors, folders[0], md5=md5,
+                                    check=None if md5 or not sha1 else _sha1_check(sha1))
+            except DownloadError as err:
+                raise error(f"Downloading failed ({err}).") from None
+    images = _read(spec, paths[names[0]], names[0], verify, download)
+    labels = _read(spec, paths[names[1]], names[1], verify, download)
+    _check(spec, images, labels, paths[names[0]], paths[names[1]])
+    return images, labels.astype(numpy.int32)
 
 
 def load_mnist(root: Optional[PathLike] = None, train: bool = True, download: bool = True,
@@ -70,51 +143,53 @@ def load_mnist(root: Optional[PathLike] = None, train: bool = True, download: bo
 
     Returns ``(images, labels)``: images uint8 of shape (N, 28, 28), labels int32
     of shape (N,) with values 0..9; N is 60,000 for training, 10,000 for test.
-    Files missing under the root (see ``mnist_root``) are downloaded from
-    ``mirrors`` (default ``MIRRORS``) when ``download`` is true; if they cannot
-    be had, ``FileNotFoundError`` names the files, where they were looked for,
-    and how to point the loader at them. With ``verify`` the MD5 of each file's
+    Files missing under the root (see ``mnist_root``; also ``root/mnist``) are
+    downloaded from ``mirrors`` (default ``MIRRORS``) when ``download`` is true; if
+    they cannot be had, ``FileNotFoundError`` names the files, where they were looked
+    for, and how to point the loader at them. With ``verify`` the MD5 of each file's
     contents is checked against the published one.
     """
-    root = mnist_root(root)
-    split = "train" if train else "test"
-    wanted = [MNIST_FILES[(split, kind)] for kind in ("images", "labels")]
-    paths = {name: _find(root, name) for name, _ in wanted}
-    missing = [name for name, path in paths.items() if path is None]
-    if missing:
-        if not download:
-            raise _missing_error(root, missing, "Downloading was turned off (download=False).")
-        mirrors = MIRRORS if mirrors is None else mirrors
-        for name in missing:
-            digest = dict(wanted)[name]
-            try:
-                paths[name] = pathlib.Path(download_file(
-                    [m.rstrip("/") + "/" + name for m in mirrors], root / name, md5=digest))
-            except (DownloadError, OSError) as err:
-                raise _missing_error(root, missing, f"Downloading failed ({err}).") from None
-    (img_name, img_md5), (lbl_name, lbl_md5) = wanted
-    images = _read(paths[img_name], img_md5 if verify else None, download)
-    labels = _read(paths[lbl_name], lbl_md5 if verify else None, download)
-    _check(images, labels, paths[img_name], paths[lbl_name])
-    return images, labels.astype(numpy.int32)
+    return load_idx_split(MNIST_SPEC, root, train, download, mirrors, verify)
 
 
-def _read(path: pathlib.Path, md5: Optional[str], download: bool) -> numpy.ndarray:
+def load_fashion_mnist(root: Optional[PathLike] = None, train: bool = True,
+                       download: bool = True, mirrors: Optional[Sequence[str]] = None,
+                       verify: bool = True) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The Fashion-MNIST training or test split: ``(images, labels)`` as ``load_mnist``.
+
+    Read from ``root``, else ``$FRAMEWORK_DATA/fashion-mnist``, else
+    ``~/.framework/datasets/fashion-mnist``. ``verify`` compares the SHA-1 of each
+    ``.gz`` file with the published one (an uncompressed copy is checked for its
+    structure only: no checksum of the contents is published).
+    """
+    return load_idx_split(FASHION_MNIST_SPEC, root, train, download, mirrors, verify)
+
+
+def _read(spec: IdxDataSpec, path: pathlib.Path, name: str, verify: bool,
+          download: bool) -> numpy.ndarray:
+    md5 = spec.content_md5.get(name) if verify else None
+    sha1 = spec.sha1.get(name) if verify and md5 is None and path.name == name else None
+    if sha1 is not None:
+        got = sha1_of(path)
+        if got != sha1:
+            raise bad_file_error(spec.title, path, f"has SHA-1 {got}, expected {sha1}; the "
+                                 f"file is corrupt or not the one expected", download, True)
     try:
         return read_idx(path, md5=md5)
     except ValueError as err:
         fix = "delete it to download it again" if download else "replace it"
-        raise ValueError(f"MNIST: {err}. To fix: {fix}"
+        raise ValueError(f"{spec.title}: {err}. To fix: {fix}"
                          f"{', or pass verify=False' if md5 else ''}.") from None
 
 
-def _check(images, labels, img_path, lbl_path) -> None:
-    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != numpy.uint8:
-        raise ValueError(f"MNIST: {img_path} holds {images.dtype} of shape {images.shape}; "
-                         f"expected uint8 images of shape (N, 28, 28)")
+def _check(spec: IdxDataSpec, images, labels, img_path, lbl_path) -> None:
+    title, shape = spec.title, spec.image_shape
+    if images.ndim != 3 or images.shape[1:] != shape or images.dtype != numpy.uint8:
+        raise ValueError(f"{title}: {img_path} holds {images.dtype} of shape {images.shape}; "
+                         f"expected uint8 images of shape (N, {shape[0]}, {shape[1]})")
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-        raise ValueError(f"MNIST: {lbl_path} holds labels of shape {labels.shape} for "
+        raise ValueError(f"{title}: {lbl_path} holds labels of shape {labels.shape} for "
                          f"{images.shape[0]} images in {img_path}; expected ({images.shape[0]},)")
-    if labels.size and int(labels.max()) > 9:
-        raise ValueError(f"MNIST: {lbl_path} holds label {int(labels.max())}; expected 0..9")
-
+    if labels.size and int(labels.max()) >= spec.num_classes:
+        raise ValueError(f"{title}: {lbl_path} holds label {int(labels.max())}; expected "
+                         f"0..{spec.num_classes - 1}")
