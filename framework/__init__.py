@@ -30,3 +30,4 @@ from . import utils  # noqa: F401
 from .trainer import Trainer  # noqa: F401
 from . import loss  # noqa: F401
 from . import contrib  # noqa: F401  (contrib.estimator: the fit loop)
+from . import recordio  # noqa: F401  (MXNet's mx.recordio)
