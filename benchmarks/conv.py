@@ -168,44 +168,69 @@ def check_same(runners) -> bool:
 # ---------------------------------------------------------------- profiling
 @contextlib.contextmanager
 def timed_parts(totals, products):
-    """Time the framework's conv work by part while inside: the GEMMs (``numpy.matmul``,
-    the call conv.py makes through its array module), im2col and col2im (conv.py's
-    helpers). ``totals`` maps a part to [seconds, calls]; ``products`` gets one
-    (operand shapes, seconds, FLOPs) per GEMM."""
-    from framework.ndarray.ops import conv as conv_ops
-    originals = {"gemm": (np, "matmul"), "im2col": (conv_ops, "im2col"),
-                 "col2im": (conv_ops, "col2im")}
-    saved = {part: getattr(owner, attr) for part, (owner, attr) in originals.items()}
+    """Time the framework's conv work by part while inside.
 
-    def timed(part, fn):
+    ``totals`` maps a part to [seconds, calls]: the three operators ('forward',
+    'weight gradient', 'data gradient': wall time of each operator's raw work), and,
+    summed over every thread that runs parts of them, the CPU time (``thread_time``)
+    in the GEMMs ('gemm': ``numpy.matmul``) and in im2col and col2im. ``products``
+    gets one (operand shapes, CPU seconds, FLOPs) per ``numpy.matmul`` call."""
+    from framework.ndarray.ops import conv as conv_ops
+    targets = {"gemm": (np, "matmul", time.thread_time),
+               "im2col": (conv_ops, "im2col", time.thread_time),
+               "im2col ": (conv_ops.HostConv, "im2col", time.thread_time),
+               "col2im": (conv_ops, "col2im", time.thread_time),
+               "forward": (conv_ops.ConvolutionOp, "forward", time.perf_counter),
+               "weight gradient": (conv_ops.ConvolutionGradWOp, "forward", time.perf_counter),
+               "data gradient": (conv_ops.DeconvolutionOp, "forward", time.perf_counter)}
+    saved = {part: getattr(owner, attr) for part, (owner, attr, _) in targets.items()}
+
+    def timed(part, fn, clock):
         def wrapper(*args, **kwargs):
-            t0 = time.perf_counter()
+            t0 = clock()
             try:
                 return fn(*args, **kwargs)
             finally:
-                seconds = time.perf_counter() - t0
-                entry = totals.setdefault(part, [0.0, 0])
+                seconds = clock() - t0
+                entry = totals.setdefault(part.strip(), [0.0, 0])
                 entry[0] += seconds
                 entry[1] += 1
                 if part == "gemm":
                     a, b = args[0].shape, args[1].shape
-                    flops = 2 * math.prod(a) * b[-1]          # (..., m, k) @ (..., k, n)
+                    flops = 2 * math.prod(np.broadcast_shapes(a[:-2], b[:-2])) * a[-2] * a[-1] \
+                        * b[-1]
                     products.append((f"{a} @ {b}", seconds, flops))
         return wrapper
 
-    for part, (owner, attr) in originals.items():
-        setattr(owner, attr, timed(part, saved[part]))
+    for part, (owner, attr, clock) in targets.items():
+        setattr(owner, attr, timed(part, saved[part], clock))
     try:
         yield totals
     finally:
-        for part, (owner, attr) in originals.items():
+        for part, (owner, attr, _) in targets.items():
             setattr(owner, attr, saved[part])
+
+
+def single_thread_blas(repeat: int, settle: float) -> float:
+    """The 2048x2048 product's GFLOP/s on one BLAS thread (the thread count is put back)."""
+    from mlp_step import _numpy_blas, _openblas_call
+    import ctypes
+    lib = _numpy_blas()[2]
+    before = _openblas_call(lib, "get_num_threads")
+    if before is None:
+        return float("nan")
+    _openblas_call(lib, "set_num_threads", ctypes.c_int(1))
+    try:
+        return blas_gflops(repeat, settle)
+    finally:
+        _openblas_call(lib, "set_num_threads", ctypes.c_int(before))
 
 
 def profile(problem: Problem, runner: FrameworkConv, repeat: int, blas: float,
             settle: float = SETTLE_S) -> None:
-    """Per step: the GEMMs (each product apart), im2col, col2im and the rest (layout
-    copies, bias, graph)."""
+    """Per step: wall time of the three operators; CPU time (all threads) in the GEMMs
+    (their rate per thread against one BLAS thread's), im2col and col2im."""
+    from framework.ndarray.ops import parallel
     steps = []
     for _ in range(repeat):
         totals, products = {}, []
@@ -213,27 +238,35 @@ def profile(problem: Problem, runner: FrameworkConv, repeat: int, blas: float,
             forward, backward = runner.step()
         steps.append((forward + backward, totals, products))
         time.sleep(settle)
+    one_thread = single_thread_blas(max(repeat, 3), settle)
     step = statistics.median(t for t, _, _ in steps)
-    part = {name: statistics.median(tot.get(name, [0.0, 0])[0] for _, tot, _ in steps)
-            for name in ("gemm", "im2col", "col2im")}
-    calls = {name: steps[0][1].get(name, [0.0, 0])[1] for name in part}
-    rest = step - sum(part.values())
-    gemm_rate = problem.flops / part["gemm"] / 1e9
+
+    def median(name):
+        return statistics.median(tot.get(name, [0.0, 0])[0] for _, tot, _ in steps)
+
+    calls = {name: steps[0][1].get(name, [0.0, 0])[1]
+             for name in ("gemm", "im2col", "col2im")}
+    gemm_flops = sum(f for _, _, f in steps[0][2])
+    gemm = median("gemm")
+    threads = parallel.num_threads()
+    per_thread = gemm_flops / gemm / 1e9 if gemm else float("nan")
     print(f"\nWhere the framework's time goes ({problem.describe()}; median of {repeat} "
-          f"steps):")
+          f"steps; operators split over {threads} threads):")
     print(f"  step     {step * 1e3:8.1f} ms  {problem.flops / step / 1e9:6.1f} GFLOP/s")
-    print(f"  GEMM     {part['gemm'] * 1e3:8.1f} ms  {gemm_rate:6.1f} GFLOP/s "
-          f"({calls['gemm']} products; {100 * part['gemm'] / step:.0f}% of the step; "
-          f"{100 * gemm_rate / blas:.0f}% of the 2048x2048 BLAS speed {blas:.1f} GFLOP/s)")
-    for i, (shapes, _, flops) in enumerate(steps[0][2]):
-        seconds = statistics.median(s[2][i][1] for s in steps if len(s[2]) > i)
-        print(f"    {shapes:<40} {seconds * 1e3:8.1f} ms  {flops / seconds / 1e9:6.1f} GFLOP/s")
-    print(f"  im2col   {part['im2col'] * 1e3:8.1f} ms  ({calls['im2col']} calls; "
-          f"{100 * part['im2col'] / step:.0f}%)")
-    print(f"  col2im   {part['col2im'] * 1e3:8.1f} ms  ({calls['col2im']} calls; "
-          f"{100 * part['col2im'] / step:.0f}%)")
-    print(f"  the rest {rest * 1e3:8.1f} ms  ({100 * rest / step:.0f}%: layout copies around "
-          f"the GEMMs, bias, the bias gradient, recording and graph)")
+    for name in ("forward", "weight gradient", "data gradient"):
+        seconds = median(name)
+        print(f"    {name:<16} {seconds * 1e3:8.1f} ms")
+    print(f"  GEMM     {gemm * 1e3:8.1f} ms of CPU time in {calls['gemm']} matmul calls "
+          f"({gemm_flops / 1e9:.2f} GFLOP): {per_thread:.1f} GFLOP/s per thread, "
+          f"{100 * per_thread / one_thread:.0f}% of one BLAS thread's 2048x2048 speed "
+          f"({one_thread:.1f} GFLOP/s; all threads: {blas:.1f})")
+    print(f"  im2col   {median('im2col') * 1e3:8.1f} ms of CPU time ({calls['im2col']} calls)")
+    print(f"  col2im   {median('col2im') * 1e3:8.1f} ms of CPU time ({calls['col2im']} calls)")
+    shown = sorted(steps[0][2], key=lambda p: -p[1])[:6]
+    if shown:
+        print("  largest matmul calls (CPU ms, GFLOP/s):")
+        for shapes, seconds, flops in shown:
+            print(f"    {shapes:<44} {seconds * 1e3:7.2f} ms  {flops / seconds / 1e9:6.1f}")
 
 
 # --------------------------------------------------------------------- main
@@ -259,6 +292,9 @@ def main(argv=None) -> None:
         parser.error("--threads must be at least 1")
 
     torch = load_peer(args)
+    from framework.ndarray.ops import parallel
+    print(f"framework  operators split over {parallel.num_threads()} threads (as many as "
+          f"NumPy's OpenBLAS uses, or FRAMEWORK_NUM_THREADS)")
 
     batch, cin, cout, size, kernel, stride, pad = SHAPES[args.shape]
     problem = Problem(args.batch_size or batch, cin, cout, size, kernel, stride, pad)

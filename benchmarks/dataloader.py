@@ -2,10 +2,14 @@
 
 Three measurements, one result line each:
 
-1. speedup: a dataset whose per-sample transform costs about 1 ms of NumPy arithmetic
-   (elementwise, calibrated at start; no sleep), batch 32, one epoch with
+1. speedup: a dataset whose per-sample transform costs about 1 ms of CPU in NumPy
+   arithmetic (elementwise, calibrated at start with CPU time; no sleep), batch 32, one epoch with
    ``num_workers=2`` against ``num_workers=0`` (the workers already started; their
-   start-up is printed apart). PyTorch's DataLoader runs the same dataset as the peer.
+   start-up is printed apart). Two references run in the same repeats, in turn: two
+   plain forked processes reading half the samples each (no loader: the most the
+   machine's two cores give at that moment, which a busy machine lowers), and PyTorch's
+   DataLoader on the same dataset. Also printed: the CPU seconds of an epoch in one
+   process, and in the main process plus the workers (what the workers add).
 2. MNIST: batches of 128 per second through ``DataLoader(ArrayDataset(images, labels)
    .transform_first(to_float), shuffle=True)`` with 0 and 2 workers, against LeNet
    training steps per second (fw.nn, SGD, batch 128; as ``lenet_mnist.py``).
@@ -71,22 +75,23 @@ def to_float(image):
 
 
 def per_sample(dataset, count: int = 100) -> float:
-    """Seconds to read one sample of ``dataset`` (the fastest of three runs of ``count``)."""
+    """CPU seconds to read one sample of ``dataset`` (the median of five runs of ``count``;
+    CPU time, not wall time, which other jobs on the machine would inflate)."""
     dataset[0]
     count = min(count, len(dataset))
     runs = []
-    for _ in range(3):
-        start = time.perf_counter()
+    for _ in range(5):
+        start = time.process_time()
         for i in range(count):
             dataset[i]
-        runs.append((time.perf_counter() - start) / count)
-    return min(runs)
+        runs.append((time.process_time() - start) / count)
+    return statistics.median(runs)
 
 
 def calibrate(count: int, target_s: float = 1e-3) -> int:
-    """Rounds of CostlyDataset's loop that take about ``target_s`` per sample here."""
+    """Rounds of CostlyDataset's loop that take about ``target_s`` of CPU per sample here."""
     rounds = 10
-    for _ in range(3):
+    for _ in range(4):
         took = per_sample(CostlyDataset(count, rounds))
         rounds = max(1, round(rounds * target_s / took))
     return rounds
@@ -99,10 +104,53 @@ def time_epoch(loader) -> float:
     return time.perf_counter() - start
 
 
+def _read_samples(dataset, start: int, stop: int) -> None:
+    for i in range(start, stop):
+        dataset[i]
+
+
+def time_two_processes(dataset) -> float:
+    """Seconds for two plain forked processes to read half the samples each (no loader):
+    what the machine's two cores allow at best, measured in the same run."""
+    import multiprocessing
+    context = multiprocessing.get_context("fork")
+    half = len(dataset) // 2
+    start = time.perf_counter()
+    processes = [context.Process(target=_read_samples, args=(dataset, a, b))
+                 for a, b in ((0, half), (half, len(dataset)))]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join()
+    return time.perf_counter() - start
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds used so far by the processes ``pids`` (Linux /proc)."""
+    total = 0.0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def cpu_of_epochs(loaders, repeat: int):
+    """CPU seconds per epoch: (in-process, main with 2 workers, the 2 workers), from /proc."""
+    pids = [p.pid for p in loaders["framework", 2]._pool.processes]
+    spent = {}
+    for n in (0, 2):
+        main, workers = time.process_time(), cpu_seconds(pids)
+        for _ in range(repeat):
+            time_epoch(loaders["framework", n])
+        spent[n] = ((time.process_time() - main) / repeat,
+                    (cpu_seconds(pids) - workers) / repeat)
+    return spent[0][0], spent[2][0], spent[2][1]
+
+
 def measure_speedup(args) -> None:
     rounds = calibrate(min(100, args.samples))
     dataset = CostlyDataset(args.samples, rounds)
-    sample_s = per_sample(dataset)
     loaders = {("framework", n): DataLoader(dataset, batch_size=32, num_workers=n)
                for n in (0, 2)}
     start = time.perf_counter()
@@ -115,17 +163,30 @@ def measure_speedup(args) -> None:
             loaders["pytorch", n] = torch.utils.data.DataLoader(
                 view, batch_size=32, num_workers=n, persistent_workers=n > 0)
         next(iter(loaders["pytorch", 2]))
-    times = {key: [] for key in loaders}
-    keys = list(loaders)
+    fork = sys.platform.startswith("linux")
+    runs = list(loaders) + (["two processes"] if fork else [])
+    times = {key: [] for key in runs}
     for r in range(args.repeat):             # in turn, the order alternating: a load change
-        for key in (keys if r % 2 == 0 else keys[::-1]):     # on the machine hits all alike
-            times[key].append(time_epoch(loaders[key]))
+        for key in (runs if r % 2 == 0 else runs[::-1]):     # on the machine hits all alike
+            times[key].append(time_two_processes(dataset) if key == "two processes"
+                              else time_epoch(loaders[key]))
     t = {key: statistics.median(runs) for key, runs in times.items()}
     t0, t2 = t["framework", 0], t["framework", 2]
-    line = (f"speedup    num_workers=2 vs 0, {args.samples} samples of {sample_s * 1e3:.2f} ms "
-            f"each, batch 32: {t0:.2f} s -> {t2:.2f} s per epoch, {t0 / t2:.2f}x "
+    cpu = cpu_of_epochs(loaders, 1) if os.path.isdir("/proc/self") else None
+    sample_ms = (f"{cpu[0] / args.samples * 1e3:.2f} ms CPU each" if cpu
+                 else f"{per_sample(dataset) * 1e3:.2f} ms CPU each (calibrated)")
+    line = (f"speedup    num_workers=2 vs 0, {args.samples} samples of {sample_ms}, batch 32: "
+            f"{t0:.2f} s -> {t2:.2f} s per epoch, {t0 / t2:.2f}x "
             f"(median of {args.repeat}; worker start-up {startup * 1e3:.0f} ms, once per loader; "
             f"load average {_load()})")
+    if fork:
+        ideal = t["two processes"]
+        line += (f"; two plain processes reading half the samples each (no loader, the most "
+                 f"two cores give now): {ideal:.2f} s, {t0 / ideal:.2f}x, so the loader "
+                 f"reaches {ideal / t2:.0%} of it")
+    if cpu:
+        line += (f"; CPU per epoch: {cpu[0]:.2f} s in-process, {cpu[1]:.2f} s main + "
+                 f"{cpu[2]:.2f} s workers with 2 (the work the two cores share)")
     if torch is not None:
         p0, p2 = t["pytorch", 0], t["pytorch", 2]
         line += (f"; pytorch {p0:.2f} s -> {p2:.2f} s, {p0 / p2:.2f}x; framework/pytorch "

@@ -275,6 +275,9 @@ def main(argv=None) -> None:
         parser.error("--threads must be at least 1")
 
     torch = MLP.load_peer(args)
+    from framework.ndarray.ops import parallel
+    print(f"framework  operators split over {parallel.num_threads()} threads (as many as "
+          f"NumPy's OpenBLAS uses, or FRAMEWORK_NUM_THREADS)")
 
     batches = make_batches(args.batch_size)
     steps = {"framework": FrameworkLeNet(batches)}

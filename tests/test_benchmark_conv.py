@@ -35,9 +35,12 @@ def test_conv_benchmark_smoke():
         assert re.search(r"^check\s+output and input, weight, bias gradients: .*: same$",
                          out, re.M), out
     assert "warning" not in out
-    assert re.search(rf"^  GEMM\s+[\d.]+ ms\s+{RATE} \(3 products;", out, re.M), out
-    assert re.search(r"^  im2col\s+[\d.]+ ms\s+\(\d+ calls;", out, re.M), out
-    assert re.search(r"^  the rest\s+-?[\d.]+ ms", out, re.M), out
+    assert re.search(r"operators split over \d+ threads", out), out
+    for part in ("forward", "weight gradient", "data gradient"):
+        assert re.search(rf"^    {part}\s+[\d.]+ ms$", out, re.M), out
+    assert re.search(rf"^  GEMM\s+[\d.]+ ms of CPU time in \d+ matmul calls \([\d.]+ GFLOP\): "
+                     rf"{RATE} per thread, \d+% of one BLAS thread's", out, re.M), out
+    assert re.search(r"^  im2col\s+[\d.]+ ms of CPU time \(\d+ calls\)", out, re.M), out
 
 
 def test_conv_benchmark_rejects_bad_options():

@@ -119,3 +119,30 @@ def test_dtype_and_type_errors():
         nd.FullyConnected(np.ones((2, 3)), nd.ones((4, 3)), no_bias=True)
     with pytest.raises(ValueError, match="different contexts"):
         nd.FullyConnected(nd.ones((2, 3)), nd.ones((4, 3), ctx=fw.gpu(0)), no_bias=True)
+
+
+def test_gradients_are_their_own_operators_and_blocked_products_match_torch(ctx):
+    """LeNet's Dense(500) on a batch of 128: the products run in blocks over threads
+    (NumPy) or as one product; the gradient operators are differentiable again (the
+    gradient of a gradient penalty), all equal to torch in float32."""
+    rng = np.random.RandomState(5)
+    xh = rng.standard_normal((128, 800)).astype(np.float32)
+    wh = (rng.standard_normal((500, 800)) * 0.05).astype(np.float32)
+    bh = rng.standard_normal(500).astype(np.float32)
+    x, w, b = (nd.array(a, ctx=ctx) for a in (xh, wh, bh))
+    for a in (x, w, b):
+        a.attach_grad()
+    with fw.autograd.record():
+        y = nd.tanh(nd.FullyConnected(x, w, b))
+        gx, gw = fw.autograd.grad(y.sum(), [x, w], create_graph=True)
+        penalty = (gx * gx).sum() + (gw * gw).sum()
+    assert gx._node.parents[0][0].name == "_backward_FullyConnected_data"   # then a reshape
+    assert gw._node.name == "_backward_FullyConnected_weight"
+    penalty.backward()
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (xh, wh, bh))
+    ty = torch.tanh(TF.linear(tx, tw, tb))
+    tgx, tgw = torch.autograd.grad(ty.sum(), [tx, tw], create_graph=True)
+    ((tgx * tgx).sum() + (tgw * tgw).sum()).backward()
+    for a, t in ((x, tx), (w, tw), (b, tb)):
+        expected = t.grad.numpy()           # sums of thousands of terms: float32 rounding
+        assert_almost_equal(a.grad, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())

@@ -382,3 +382,43 @@ def test_dtype_and_type_errors():
         nd.Pooling(nd.zeros((1, 1, 4, 4), dtype="int32"), kernel=(2, 2))
     with pytest.raises(TypeError, match="Pooling.*NDArray"):
         nd.Pooling(np.zeros((1, 1, 4, 4)), kernel=(2, 2))
+
+
+# ------------------------------------------------------------ parts over threads
+@pytest.mark.parametrize("shape,kw", [
+    ((6, 5, 8, 8), dict(kernel=(2, 2), stride=(2, 2))),
+    ((6, 5, 9, 7), dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1))),
+    ((6, 5, 9, 7), dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1), pool_type="avg")),
+    ((6, 5, 9, 7), dict(kernel=(3, 2), stride=(1, 2), pool_type="sum",
+                        pooling_convention="full")),
+    ((2, 9, 7, 5), dict(kernel=(2, 2), stride=(2, 2), layout="NHWC")),
+    ((3, 4, 10), dict(kernel=(3,), stride=(2,), pad=(1,))),
+])
+def test_parts_over_threads_give_the_same_bits(shape, kw, monkeypatch):
+    """Pooling and its gradient cut into parts along a pooled-free axis (forced here
+    for small data) equal the one-piece result exactly, with one thread or two; ties
+    still go to the first element."""
+    from framework.ndarray.ops import parallel, pooling as pool_ops
+
+    def run():
+        pool_ops._windows.cache_clear()
+        rng = np.random.RandomState(0)
+        xh = rng.standard_normal(shape).astype(np.float32)
+        xh[(0, 0) + (slice(0, 2),) * (len(shape) - 2)] = 1.0
+        x = nd.array(xh)
+        x.attach_grad()
+        with fw.autograd.record():
+            y = nd.Pooling(x, **kw)
+        y.backward(nd.array(rng.standard_normal(y.shape).astype(np.float32)))
+        return y.asnumpy(), x.grad.asnumpy()
+
+    expected = run()
+    monkeypatch.setattr(pool_ops, "_MIN_PART_SIZE", 1)
+    try:
+        for threads in (1, 2):
+            parallel.set_num_threads(threads)
+            for got, want in zip(run(), expected):
+                np.testing.assert_array_equal(got, want)
+    finally:
+        parallel.set_num_threads(None)
+        pool_ops._windows.cache_clear()

@@ -1,6 +1,7 @@
 """Back-propagation over the recorded graph: ``backward``, ``grad``, ``mark_variables``."""
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from typing import Dict, List, Optional, Sequence, Union
 
 from ..ndarray import ndarray as _nd, operator as _op
@@ -39,32 +40,10 @@ def mark_variables(variables: NDArrayOrList, gradients: NDArrayOrList,
             var._grad = buf
 
 
-def _topological_order(roots) -> list:
-    """Nodes reachable from ``roots``, each before every node it depends on."""
-    order, seen = [], set()
-    for root in roots:
-        if root in seen:
-            continue
-        seen.add(root)
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, parents = stack[-1]
-            for edge in parents:
-                if edge is not None and edge[0] not in seen:
-                    parent = edge[0]
-                    if parent.freed:
-                        raise _op.GraphFreedError(
-                            f"backward through operator {parent.name} a second time: its graph "
-                            f"was freed by an earlier backward; pass retain_graph=True to the "
-                            f"first backward to keep it")
-                    seen.add(parent)
-                    stack.append((parent, iter(parent.parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
+def _freed_error(node) -> "_op.GraphFreedError":
+    return _op.GraphFreedError(
+        f"backward through operator {node.name} a second time: its graph was freed by an "
+        f"earlier backward; pass retain_graph=True to the first backward to keep it")
 
 
 def _check_head(i: int, head) -> None:
@@ -77,51 +56,109 @@ def _check_head(i: int, head) -> None:
             f"time: the graph was freed by an earlier backward; pass retain_graph=True to keep it")
 
 
+_UNSEEN = object()       # ``pending.get`` default: the node has not been reached yet
+
+
 def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
          train_mode: bool) -> Dict[object, "_nd.NDArray"]:
-    """Propagate from ``heads``; returns {Leaf node: accumulated gradient, or None for 0}."""
-    heads = _as_list(heads)
+    """Propagate from ``heads``; returns {Leaf node: accumulated gradient, or None for 0}.
+
+    Nodes are visited by decreasing recording number (``seq``): every consumer of a
+    node was recorded after it, so it has sent its gradient before the node is
+    visited. ``pending`` holds what was sent to each node reached: the gradient (None
+    while every path to it was constant) of a one-output node, a list of them for a
+    node of several outputs. A node reached only through constant paths passes on
+    just that it was reached, so that a variable behind it still gets a zero
+    gradient. Variables (``Leaf``) collect their gradients in the result directly.
+    """
+    if not isinstance(heads, (list, tuple)):
+        heads = [heads]
     if head_grads is None:
         head_grads = [None] * len(heads)
-    head_grads = _as_list(head_grads)
+    elif not isinstance(head_grads, (list, tuple)):
+        head_grads = [head_grads]
     if len(head_grads) != len(heads):
         raise ValueError(f"backward: {len(heads)} heads but {len(head_grads)} head gradients")
-    pending: Dict[object, List] = {}
-    for i, (head, hg) in enumerate(zip(heads, head_grads)):
+    Leaf = _op.Leaf
+    pending: Dict[object, object] = {}
+    leaf_grads: Dict[object, object] = {}
+    queue: List = []                    # heap of (-seq, node): the newest node first
+    for i in range(len(heads)):
+        head, hg = heads[i], head_grads[i]
         _check_head(i, head)
+        ctx = head._ctx
         if hg is None:
-            with head._ctx.scope():
-                hg = _nd.NDArray(head._ctx.xp.ones_like(head._data), head._ctx)
+            if ctx.device_id:
+                with ctx.scope():
+                    hg = _nd.NDArray(ctx.xp.ones_like(head._data), ctx)
+            else:
+                hg = _nd.NDArray(ctx.xp.ones_like(head._data), ctx)
         elif hg.shape != head.shape:
             raise ValueError(f"backward: head gradient {i} has shape {hg.shape}, "
                              f"its head has shape {head.shape}")
-        elif hg._ctx is not head._ctx:
-            raise ValueError(f"backward: head gradient {i} is on {hg._ctx}, its head on {head._ctx}")
-        slot = pending.setdefault(head._node, [None] * head._node.n_out)
-        slot[head._index] = hg if slot[head._index] is None else slot[head._index] + hg
+        elif hg._ctx is not ctx:
+            raise ValueError(f"backward: head gradient {i} is on {hg._ctx}, its head on {ctx}")
+        _send(head._node, head._index, hg, pending, leaf_grads, queue)
 
-    leaf_grads = {}
     old_rec, old_train = STATE.recording, STATE.training
     STATE.recording, STATE.training = create_graph, train_mode
     try:
-        for node in _topological_order(list(pending)):
-            grads_out = pending.pop(node, None)
-            if grads_out is None:                  # reached, but every path was constant
-                if type(node) is _op.Leaf:
-                    leaf_grads.setdefault(node, None)
-                continue
-            if type(node) is _op.Leaf:
-                leaf_grads[node] = grads_out[0]
-                continue
-            grads_in = _backward_node(node, grads_out, create_graph)
-            for edge, g in zip(node.parents, grads_in):
-                if edge is None or g is None:
+        while queue:
+            node = heappop(queue)[1]
+            parents = node.parents
+            if node.n_out == 1:
+                g = pending.pop(node)
+                if g is None:                   # reached, but every path was constant
+                    _reach(parents, pending, leaf_grads, queue)
                     continue
-                parent, index = edge
-                slot = pending.get(parent)
-                if slot is None:
-                    slot = pending[parent] = [None] * parent.n_out
-                slot[index] = g if slot[index] is None else slot[index] + g
+                grads_out = (g,)
+            else:
+                grads_out = pending.pop(node)
+                for g in grads_out:
+                    if g is not None:
+                        break
+                else:
+                    _reach(parents, pending, leaf_grads, queue)
+                    continue
+                grads_out = _fill_zeros(node, grads_out)
+            # the node's rule (inline: this loop runs once per recorded operation)
+            if node.versions:
+                node.check_versions()
+            if node.ctx.device_id:              # gpu(1), ...: raw work in backward runs there
+                with node.ctx.scope():
+                    grads_in = node.backward(*grads_out)
+            else:
+                grads_in = node.backward(*grads_out)
+            if type(grads_in) is not tuple:
+                grads_in = (grads_in,)
+            if len(grads_in) != len(parents):
+                raise RuntimeError(f"backward of operator {node.name} returned {len(grads_in)} "
+                                   f"gradients for {len(parents)} inputs")
+            if create_graph and not node.differentiable_backward:
+                grads_in = _no_gradients(node, grads_in)
+            i = 0
+            for edge in parents:
+                if edge is not None:
+                    parent = edge[0]
+                    g = grads_in[i]
+                    if type(parent) is Leaf:
+                        old = leaf_grads.get(parent, _UNSEEN)
+                        if old is _UNSEEN or old is None:
+                            leaf_grads[parent] = g
+                        elif g is not None:
+                            leaf_grads[parent] = old + g
+                    elif parent.n_out == 1:
+                        old = pending.get(parent, _UNSEEN)
+                        if old is _UNSEEN:
+                            if parent.freed:
+                                raise _freed_error(parent)
+                            pending[parent] = g
+                            heappush(queue, (-parent.seq, parent))
+                        elif g is not None:
+                            pending[parent] = g if old is None else old + g
+                    else:
+                        _send(parent, edge[1], g, pending, leaf_grads, queue)
+                i += 1
             if not retain_graph:
                 node.release()
     finally:
@@ -129,27 +166,50 @@ def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
     return leaf_grads
 
 
-def _backward_node(node, grads_out, create_graph: bool):
-    node.check_versions()
-    if node.n_out > 1:
-        with node.ctx.scope():
-            grads_out = [g if g is not None else
-                         _nd.NDArray(node.ctx.xp.zeros(shape, dtype), node.ctx)
-                         for g, (shape, dtype) in zip(grads_out, node.out_meta)]
-    if node.ctx.device_id:              # gpu(1), ...: raw work in backward runs there
-        with node.ctx.scope():
-            grads_in = node.backward(*grads_out)
+def _send(node, index: int, g, pending, leaf_grads, queue) -> None:
+    """Add gradient ``g`` (None: a constant path) of output ``index`` of ``node``."""
+    if type(node) is _op.Leaf:
+        old = leaf_grads.get(node)
+        leaf_grads[node] = g if old is None else old if g is None else old + g
+        return
+    got = pending.get(node, _UNSEEN)
+    if got is _UNSEEN:
+        if node.freed:
+            raise _freed_error(node)
+        got = pending[node] = None if node.n_out == 1 else [None] * node.n_out
+        heappush(queue, (-node.seq, node))
+    if g is None:
+        return
+    if node.n_out == 1:
+        pending[node] = g if got is None else got + g
     else:
-        grads_in = node.backward(*grads_out)
-    if type(grads_in) is not tuple:
-        grads_in = (grads_in,)
-    if len(grads_in) != len(node.parents):
-        raise RuntimeError(f"backward of operator {node.name} returned {len(grads_in)} "
-                           f"gradients for {len(node.parents)} inputs")
-    if create_graph and not node.differentiable_backward:
-        grads_in = tuple(None if g is None else _op.no_gradient(node.name, node.parents, g)
-                         for g in grads_in)
-    return grads_in
+        got[index] = g if got[index] is None else got[index] + g
+
+
+def _reach(parents, pending, leaf_grads, queue) -> None:
+    """Mark the parents of a node whose gradient is zero as reached (no gradient sent)."""
+    for edge in parents:
+        if edge is not None:
+            _send(edge[0], edge[1], None, pending, leaf_grads, queue)
+
+
+def _fill_zeros(node, grads_out) -> list:
+    """The output gradients of a multi-output node, zeros for the outputs given none."""
+    ctx = node.ctx
+    filled = []
+    with ctx.scope():
+        for g, (shape, dtype) in zip(grads_out, node.out_meta):
+            filled.append(g if g is not None else _nd.NDArray(ctx.xp.zeros(shape, dtype), ctx))
+    return filled
+
+
+def _no_gradients(node, grads_in) -> tuple:
+    """Input gradients of a node whose rule is not differentiable, under create_graph:
+    tied to it so that differentiating them raises, naming it."""
+    tied = []
+    for g in grads_in:
+        tied.append(None if g is None else _op.no_gradient(node.name, node.parents, g))
+    return tuple(tied)
 
 
 def backward(heads: NDArrayOrList, head_grads=None, retain_graph: bool = False,
@@ -164,18 +224,27 @@ def backward(heads: NDArrayOrList, head_grads=None, retain_graph: bool = False,
         var = leaf.array_ref()
         if var is None or var._grad is None or var._node is not leaf:
             continue
-        if g is None and var._grad_req == "add":   # in the graph, but its gradient is 0
+        add = var._grad_req == "add"
+        if g is None and add:                      # in the graph, but its gradient is 0
             continue
         buf = var._grad
-        with var._ctx.scope():
-            if g is None:
-                buf._data[...] = 0
-            elif var._grad_req == "add":
-                buf._data += g._data
-            else:
-                buf._data[...] = g._data
+        if var._ctx.device_id:
+            with var._ctx.scope():
+                _write_gradient(buf._data, g, add)
+        else:
+            _write_gradient(buf._data, g, add)
         buf._version[0] += 1
         var._fresh_grad = True
+
+
+def _write_gradient(raw, g, add: bool) -> None:
+    """Write (or add) the gradient ``g`` (None: zero) into the raw buffer ``raw``."""
+    if g is None:
+        raw[...] = 0
+    elif add:
+        raw += g._data
+    else:
+        raw[...] = g._data
 
 
 def grad(heads: NDArrayOrList, variables: NDArrayOrList, head_grads=None,
@@ -221,6 +290,7 @@ class _ConstantGradient(_op.Operator):
     def tie(cls, g: "_nd.NDArray", variables) -> "_nd.NDArray":
         node = cls()
         node.ctx = g._ctx
+        node.seq = next(_nd._SEQUENCE)
         node.parents = tuple((v._node, 0) for v in variables)
         out = _nd.NDArray(g._data, g._ctx)
         out._node = node

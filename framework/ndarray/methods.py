@@ -54,49 +54,18 @@ class _Methods:
         return _convert.Cast(dtype)(self)
 
     # ------------------------------------------------------------ arithmetic
+    # (the binary operators are made by _binary_method below)
     def _binary(self, op, other, reverse=False):
         other = _operand(other)
         if other is None:
             return NotImplemented
         return op()(other, self) if reverse else op()(self, other)
 
-    def __add__(self, other):
-        return self._binary(_arith.Add, other)
-
-    def __radd__(self, other):
-        return self._binary(_arith.Add, other, True)
-
-    def __sub__(self, other):
-        return self._binary(_arith.Subtract, other)
-
-    def __rsub__(self, other):
-        return self._binary(_arith.Subtract, other, True)
-
-    def __mul__(self, other):
-        return self._binary(_arith.Multiply, other)
-
-    def __rmul__(self, other):
-        return self._binary(_arith.Multiply, other, True)
-
-    def __truediv__(self, other):
-        return self._binary(_arith.Divide, other)
-
-    def __rtruediv__(self, other):
-        return self._binary(_arith.Divide, other, True)
-
-    def __mod__(self, other):
-        return self._binary(_arith.Modulo, other)
-
-    def __rmod__(self, other):
-        return self._binary(_arith.Modulo, other, True)
-
-    def __pow__(self, other):
-        return self._binary(_arith.Power, other)
-
-    def __rpow__(self, other):
-        return self._binary(_arith.Power, other, True)
-
     def __neg__(self):
+        ctx = self._ctx
+        if (self._node is None or not STATE.recording) and not ctx.device_id:
+            y = -self._data               # not recorded: no operator, as the bare array
+            return NDArray(ctx.xp.asarray(y) if y.ndim == 0 else y, ctx)
         return _arith.Negative()(self)
 
     def __pos__(self):
@@ -104,24 +73,6 @@ class _Methods:
 
     def __abs__(self):
         return _ops.abs(self)
-
-    def __eq__(self, other):
-        return self._binary(_arith.Equal, other)
-
-    def __ne__(self, other):
-        return self._binary(_arith.NotEqual, other)
-
-    def __lt__(self, other):
-        return self._binary(_arith.Lesser, other)
-
-    def __le__(self, other):
-        return self._binary(_arith.LesserEqual, other)
-
-    def __gt__(self, other):
-        return self._binary(_arith.Greater, other)
-
-    def __ge__(self, other):
-        return self._binary(_arith.GreaterEqual, other)
 
     def _inplace(self, op, other, name):
         if not STATE.recording:
@@ -153,16 +104,26 @@ class _Methods:
         """Outside record, let op's ufunc write straight into this array (an SGD step's
         ``w -= lr * w.grad``); False when it cannot (dtype, shape, context), and the
         general path then computes the result or raises a clear error."""
-        other = _operand(other)
-        if isinstance(other, NDArray):
+        kind = type(other)
+        if kind is NDArray:
             if other._ctx is not self._ctx:
                 return False
             other = other._data
-        elif other is None or (type(other) is int and self._data.dtype.kind in "iu"):
-            return False          # the general path checks the int's range (CuPy would wrap)
+        elif kind is not float:
+            other = _operand(other)
+            if isinstance(other, NDArray):
+                if other._ctx is not self._ctx:
+                    return False
+                other = other._data
+            elif other is None or (type(other) is int and self._data.dtype.kind in "iu"):
+                return False      # the general path checks the int's range (CuPy would wrap)
+        ctx = self._ctx
         try:
-            with self._ctx.scope():
-                getattr(self._ctx.xp, op.ufunc)(self._data, other, out=self._data)
+            if ctx.device_id:
+                with ctx.scope():
+                    getattr(ctx.xp, op.ufunc)(self._data, other, out=self._data)
+            else:
+                getattr(ctx.xp, op.ufunc)(self._data, other, out=self._data)
         except (TypeError, ValueError, OverflowError):   # the result does not fit in place
             return False
         self._version[0] += 1
@@ -196,6 +157,75 @@ class _Methods:
     @property
     def T(self) -> "NDArray":
         return _ops.transpose(self)
+
+
+def _binary_method(name: str, op, reverse: bool = False):
+    """NDArray's ``name`` (``__mul__``, ``__rsub__``, ...): ``op(self, other)``, or
+    ``op(other, self)`` when ``reverse``.
+
+    When the context is cpu or gpu(0) and the operands are float arrays of one
+    dtype, or a float array and a Python int or float, the op's forward is its bare
+    ufunc: then the ufunc runs here and its result is wrapped, and only when it is
+    recorded (recording, and an operand has a graph node) is an Operator made
+    (``adopt_plain``). Unrecorded arithmetic, such as inside gradient rules, so
+    costs little more than the bare array call. Anything else, and any error, takes
+    the operator's own path (dtype rules, named errors, recording).
+    """
+    ufunc = op.ufunc if op.plain_float else None
+
+    def method(self, other):
+        kind = type(other)
+        ctx = self._ctx
+        data = self._data
+        if ufunc is not None and not ctx.device_id and data.dtype.kind == "f":
+            xp = ctx.xp
+            try:
+                if kind is float or kind is int:
+                    raw = other
+                elif kind is NDArray and other._data.dtype is data.dtype and other._ctx is ctx:
+                    raw = other._data
+                else:
+                    raw = None
+                if raw is not None:
+                    if reverse:
+                        y = getattr(xp, ufunc)(raw, data)
+                    else:
+                        y = getattr(xp, ufunc)(data, raw)
+            except (TypeError, ValueError, OverflowError, ArithmeticError):
+                raw = None                # the operator's path raises a clear error
+            if raw is not None:
+                out = NDArray(xp.asarray(y) if y.ndim == 0 else y, ctx)
+                if (self._node is not None or (kind is NDArray and other._node is not None)) \
+                        and STATE.recording:
+                    if reverse:
+                        op.adopt_plain(other, self, out)
+                    else:
+                        op.adopt_plain(self, other, out)
+                return out
+        if kind is not NDArray and kind is not float and kind is not int:
+            other = _operand(other)
+            if other is None:
+                return NotImplemented
+        return op()(other, self) if reverse else op()(self, other)
+
+    method.__name__ = name
+    method.__qualname__ = f"NDArray.{name}"
+    method.__doc__ = f"``{'other' if reverse else 'self'} {op.symbol} " \
+                     f"{'self' if reverse else 'other'}`` (operator {op.name})."
+    return method
+
+
+_BINARY = (
+    ("__add__", _arith.Add, False), ("__radd__", _arith.Add, True),
+    ("__sub__", _arith.Subtract, False), ("__rsub__", _arith.Subtract, True),
+    ("__mul__", _arith.Multiply, False), ("__rmul__", _arith.Multiply, True),
+    ("__truediv__", _arith.Divide, False), ("__rtruediv__", _arith.Divide, True),
+    ("__mod__", _arith.Modulo, False), ("__rmod__", _arith.Modulo, True),
+    ("__pow__", _arith.Power, False), ("__rpow__", _arith.Power, True),
+    ("__eq__", _arith.Equal, False), ("__ne__", _arith.NotEqual, False),
+    ("__lt__", _arith.Lesser, False), ("__le__", _arith.LesserEqual, False),
+    ("__gt__", _arith.Greater, False), ("__ge__", _arith.GreaterEqual, False),
+)
 
 
 # Methods that forward to the operator of the same name in framework.nd.
@@ -242,5 +272,7 @@ def install() -> None:
     for name, value in vars(_Methods).items():
         if name not in _NOT_METHODS:
             setattr(NDArray, name, value)
+    for name, op, reverse in _BINARY:
+        setattr(NDArray, name, _binary_method(name, op, reverse))
     for name in _FORWARDED:
         setattr(NDArray, name, _forwarding_method(name))

@@ -10,6 +10,7 @@ arrays (views) use the same memory.
 """
 from __future__ import annotations
 
+import itertools
 import numbers
 import weakref
 from typing import Optional, Tuple
@@ -22,6 +23,11 @@ from ..context import Context, move
 __all__ = ["NDArray", "Node", "Leaf"]
 
 _PY_SCALARS = (int, float, bool)
+
+# Graph nodes are numbered in the order they are made (``seq``): a node's parents were
+# recorded before it, so backward visits nodes by decreasing number, each after every
+# node that consumes it (``next`` on a count is atomic under the GIL: thread-safe).
+_SEQUENCE = itertools.count(1)
 
 
 def _operand(other):
@@ -53,13 +59,14 @@ class Node:
 class Leaf(Node):
     """The graph node of a variable (an array with ``attach_grad``)."""
 
-    __slots__ = ("array_ref", "__weakref__")
+    __slots__ = ("array_ref", "seq", "__weakref__")
     parents: Tuple = ()
     name = "variable"
     freed = False
 
     def __init__(self, array_ref) -> None:
         self.array_ref = array_ref       # weakref.ref to the NDArray
+        self.seq = next(_SEQUENCE)
 
 
 class NDArray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple
 
 from .._flags import STATE
-from .ndarray import Leaf, NDArray, Node
+from .ndarray import _SEQUENCE, Leaf, NDArray, Node
 
 __all__ = ["Operator", "Leaf", "NonDifferentiableError", "GraphFreedError"]
 
@@ -33,6 +33,10 @@ class GraphFreedError(RuntimeError):
 def non_differentiable(name: str) -> NonDifferentiableError:
     return NonDifferentiableError(
         f"operator {name} is non-differentiable because it didn't register FGradient attribute.")
+
+
+# _ALL_OF[n]: the indices of all n inputs, (0, ..., n - 1)
+_ALL_OF = tuple(tuple(range(n)) for n in range(9))
 
 
 class Operator(Node):
@@ -63,7 +67,9 @@ class Operator(Node):
     ctx: Any
     parents: Optional[Tuple] = None
     saved_inputs: Tuple = ()
+    versions: Any = ()          # [(version cell, count when saved)] of what backward reads
     n_out = 1
+    seq = 0                     # recording order: a node's parents were recorded before it
     freed = False
 
     def forward(self, *xs):
@@ -81,20 +87,30 @@ class Operator(Node):
         """Run forward on ``inputs`` (NDArrays, or Python scalars as constants)."""
         ctx = None
         datas = []
-        needs_grad = False
+        # while recording: one edge (node, output index) or None per input; kept when
+        # some input has a node (needs a gradient)
+        parents = [] if STATE.recording else None
+        wanted = False
         for x in inputs:
-            if type(x) is NDArray or isinstance(x, NDArray):
+            if isinstance(x, NDArray):
                 if ctx is None:
                     ctx = x._ctx
                 elif x._ctx is not ctx:
                     self._mixed_context_error(inputs)
-                if x._node is not None:
-                    needs_grad = True
                 datas.append(x._data)
+                if parents is not None:
+                    node = x._node
+                    if node is None:
+                        parents.append(None)
+                    else:
+                        parents.append((node, x._index))
+                        wanted = True
             else:
                 datas.append(x)
+                if parents is not None:
+                    parents.append(None)
         self.ctx = ctx
-        self.xp = ctx.xp
+        xp = self.xp = ctx.xp
         if ctx.device_id:                # gpu(1), gpu(2), ...: kernels run on that device
             with ctx.scope():
                 ys = self.forward(*datas)
@@ -103,56 +119,94 @@ class Operator(Node):
         ctx = self.ctx                  # CopyTo changes it to the destination
         if type(ys) is not tuple:
             if ys.ndim == 0:
-                ys = self.xp.asarray(ys)   # NumPy returns scalars for 0-d results
+                ys = xp.asarray(ys)     # NumPy returns scalars for 0-d results
             out = NDArray(ys, ctx)
             if self.is_view:
-                out._version = inputs[0]._version
-                out._version[1] = True
-            if needs_grad and STATE.recording:
-                self._record(inputs, (out,))
+                out._version = version = inputs[0]._version
+                version[1] = True
+            if wanted:
+                self._record(inputs, (out,), tuple(parents))
                 out._node = self
             return out
-        outs = tuple(NDArray(self.xp.asarray(y) if y.ndim == 0 else y, ctx) for y in ys)
+        outs = []
+        for y in ys:
+            outs.append(NDArray(xp.asarray(y) if y.ndim == 0 else y, ctx))
+        outs = tuple(outs)
         if self.is_view:
-            inputs[0]._version[1] = True
+            version = inputs[0]._version
+            version[1] = True
             for out in outs:
-                out._version = inputs[0]._version
-        if needs_grad and STATE.recording:
-            self.adopt(inputs, outs)
+                out._version = version
+        if wanted:
+            self._record(inputs, outs, tuple(parents))
+            i = 0
+            for out in outs:
+                out._node, out._index = self, i
+                i += 1
         return outs
 
     def adopt(self, inputs, outs) -> None:
         """Become the graph node of the NDArrays ``outs`` computed from ``inputs``."""
-        self._record(inputs, outs)
-        for i, out in enumerate(outs):
-            out._node, out._index = self, i
-
-    def _record(self, inputs, outs) -> None:
-        """Become the graph node of ``outs``: keep the edges and what backward reads."""
+        inputs = tuple(inputs)
         parents = []
         for x in inputs:
             node = x._node if isinstance(x, NDArray) else None
             parents.append(None if node is None else (node, x._index))
-        self.parents = parents = tuple(parents)
-        self.n_out = len(outs)
-        if self.n_out > 1:
-            self.out_meta = tuple([(o.shape, o._data.dtype) for o in outs])
-        # what backward reads, and the versions to check it against
-        versions = []
-        saves, users = self.saves_inputs, self.input_users
+        self._record(inputs, outs, tuple(parents))
+        i = 0
+        for out in outs:
+            out._node, out._index = self, i
+            i += 1
+
+    def _record(self, inputs, outs, parents: Tuple) -> None:
+        """Become the graph node of ``outs`` with edges ``parents``; keep what backward
+        reads and its versions. Plain loops: this runs once per recorded operation."""
+        self.parents = parents
+        self.seq = next(_SEQUENCE)
+        if len(outs) > 1:
+            self.n_out = len(outs)
+            meta = []
+            for o in outs:
+                meta.append((o._data.shape, o._data.dtype))
+            self.out_meta = tuple(meta)
+        saves = self.saves_inputs
+        versions = None
         if saves:
-            self.saved_inputs = tuple([inputs[i] for i in saves])
-            for k, i in enumerate(saves):
-                a = inputs[i]
-                if not isinstance(a, NDArray):
-                    continue                  # a Python scalar cannot change
-                if users is not None and not self.reads_saved_input(k, parents):
-                    continue                  # only gradients nobody wants read it
-                versions.append((a._version, a._version[0]))
-        if self.saves_outputs:
-            self.saved_outputs = {i: outs[i]._data for i in self.saves_outputs}
-            versions += [(outs[i]._version, outs[i]._version[0]) for i in self.saves_outputs]
-        if versions:
+            # the inputs tuple itself when backward reads all of them (no new tuple)
+            n = len(inputs)
+            if n < len(_ALL_OF) and saves == _ALL_OF[n]:
+                saved = inputs
+            else:
+                saved = tuple([inputs[i] for i in saves])
+            self.saved_inputs = saved
+            users = self.input_users
+            k = 0
+            for a in saved:
+                # a Python scalar cannot change; an input that only unwanted gradients
+                # read is not checked (so writing it in place stays allowed)
+                if isinstance(a, NDArray):
+                    if users is not None and k < len(users):
+                        for j in users[k]:
+                            if parents[j] is not None:
+                                break
+                        else:
+                            k += 1
+                            continue
+                    if versions is None:
+                        versions = []
+                    versions.append((a._version, a._version[0]))
+                k += 1
+        saves = self.saves_outputs
+        if saves:
+            saved = {}
+            if versions is None:
+                versions = []
+            for i in saves:
+                o = outs[i]
+                saved[i] = o._data
+                versions.append((o._version, o._version[0]))
+            self.saved_outputs = saved
+        if versions is not None:
             self.versions = versions
 
     @classmethod
@@ -162,7 +216,10 @@ class Operator(Node):
         users = cls.input_users
         if users is None or k >= len(users):
             return True
-        return any(edges[j] is not None for j in users[k])
+        for j in users[k]:
+            if edges[j] is not None:
+                return True
+        return False
 
     def wants(self, i: int) -> bool:
         """Whether input ``i`` needs a gradient (call inside ``backward``)."""
@@ -181,7 +238,7 @@ class Operator(Node):
     # ---------------------------------------------------------------- backward
     def check_versions(self) -> None:
         """Raise if an array saved for backward was modified in place since."""
-        for cell, version in getattr(self, "versions", ()):
+        for cell, version in self.versions:
             if cell[0] != version:
                 raise RuntimeError(
                     f"backward of operator {self.name}: an array it saved for the gradient "
@@ -217,6 +274,7 @@ def no_gradient(name: str, parents: Tuple, grad: NDArray) -> NDArray:
     """``grad`` tied to ``parents`` so that differentiating it raises, naming ``name``."""
     node = _NoGradient(name)
     node.ctx = grad._ctx
+    node.seq = next(_SEQUENCE)
     own = ((grad._node, grad._index),) if grad._node is not None else ()
     node.parents = tuple(parents) + own
     out = NDArray(grad._data, grad._ctx)

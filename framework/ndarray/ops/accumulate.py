@@ -43,11 +43,15 @@ def accurate_sum(xp, x, axes: Tuple[int, ...], keepdims: bool = False, dtype=Non
 
     ``axes`` are non-negative and sorted. Booleans sum to int64, as NumPy.
     """
-    kind = x.dtype.kind
+    xdtype = x.dtype
+    kind = xdtype.kind
     if kind == "b":
         return x.sum(axis=axes, keepdims=keepdims)
-    acc = accumulator(x.dtype)
-    dtype = x.dtype if dtype is None else numpy.dtype(dtype)
+    if kind == "f" and xdtype.itemsize >= 4 and x.size <= SEQUENTIAL_LIMIT \
+            and (dtype is None or dtype == xdtype):
+        return x.sum(axis=axes, keepdims=keepdims)  # few float32/64 values: NumPy's sum
+    acc = accumulator(xdtype)
+    dtype = xdtype if dtype is None else numpy.dtype(dtype)
     if kind != "f" or not axes or x.size == 0 or _sequential_rows(x, axes) <= SEQUENTIAL_LIMIT:
         y = x.sum(axis=axes, keepdims=keepdims, dtype=acc)
         return y if y.dtype == dtype else y.astype(dtype)
@@ -69,7 +73,9 @@ def accurate_sum(xp, x, axes: Tuple[int, ...], keepdims: bool = False, dtype=Non
 def _sequential_rows(x, axes: Tuple[int, ...]) -> int:
     """How many values NumPy adds one after another into each output element: the
     reduced count, less the last axis's run when it is reduced and contiguous."""
-    count = math.prod(x.shape[a] for a in axes)
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
     if x.flags.c_contiguous and x.ndim - 1 in axes:
         inner = 1
         for a in range(x.ndim - 1, -1, -1):     # the trailing reduced run is pairwise

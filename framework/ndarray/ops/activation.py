@@ -15,6 +15,7 @@ from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
 from ..random import _generator
+from . import parallel
 from .checks import write_out
 from .arith import minimum, where
 from .broadcast import sum_to
@@ -24,6 +25,8 @@ from .unary import _Unary, _apply, abs as _abs, exp, tanh
 
 __all__ = ["relu", "sigmoid", "softrelu", "softsign", "log_sigmoid", "mish", "hard_sigmoid",
            "Activation", "LeakyReLU"]
+
+_SPLIT_SIZE = 1 << 17          # relu and its gradient split over threads from this size
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_LAMBDA = 1.0507009873554804934193349852946
@@ -47,11 +50,57 @@ class Relu(_Unary):
     saves_outputs = (0,)
 
     def compute(self, x):
-        return self.xp.maximum(x, 0)
+        xp = self.xp
+        if x.size < _SPLIT_SIZE:
+            return xp.maximum(x, x.dtype.type(0))   # a NumPy zero: cheaper than a Python 0
+        y = xp.empty(x.shape, dtype=x.dtype)
+        parallel.elementwise(xp, xp.maximum, y, x, x.dtype.type(0), min_size=_SPLIT_SIZE)
+        return y
 
     def backward(self, gy):
-        step = self.xp.sign(self.saved_outputs[0])   # y = max(x, 0): 1, 0, or NaN at NaN
-        return gy * self.constant(step)
+        return ReluGrad(self.saved_outputs[0])(gy)
+
+
+class ReluGrad(Operator):
+    """g * sign(y) for relu's output y (1 where y > 0, 0 where y = 0, NaN at NaN):
+    relu's gradient, one pass per part (``parallel.elementwise``). Linear in g, and
+    y is a constant here, so its own gradient is ``ReluGrad`` again."""
+
+    name = "_backward_relu"
+
+    def __init__(self, y) -> None:
+        self.y = y                   # raw, read-only
+        self.step = None             # sign(y), kept when this node is recorded
+
+    def forward(self, g):
+        xp, y = self.xp, self.y
+        recorded = STATE.recording       # a recorded node keeps the mask, not y (y may change)
+        if g.shape != y.shape or g.dtype != y.dtype:
+            step = xp.sign(y)
+            out = g * step
+        else:
+            out = xp.empty(y.shape, dtype=y.dtype)
+            if recorded:
+                step = xp.empty(y.shape, dtype=y.dtype)
+                parallel.elementwise(xp, xp.sign, step, y, min_size=_SPLIT_SIZE)
+                parallel.elementwise(xp, xp.multiply, out, g, step, min_size=_SPLIT_SIZE)
+            else:
+                def sign_times(g_part, y_part, out):
+                    xp.sign(y_part, out=out)
+                    xp.multiply(out, g_part, out=out)
+
+                parallel.elementwise(xp, sign_times, out, g, y, min_size=_SPLIT_SIZE)
+        if recorded:
+            self.step, self.y = step, None
+        return out
+
+    def backward(self, gg):
+        grad = ReluGrad(self.step)
+        return (grad(gg),)
+
+    def release(self) -> None:
+        super().release()
+        self.y = self.step = None
 
 
 class Sigmoid(_Unary):

@@ -44,7 +44,12 @@ class _Binary(Operator):
     """Elementwise ``f(a, b)`` with NumPy broadcasting; remembers operand shapes."""
 
     ufunc = ""
+    symbol = ""                   # Python's operator for it, if any (docs of NDArray's methods)
     checks_int_scalar = True      # arithmetic refuses an int scalar out of the array's range
+    # forward is the bare ufunc when the operands are float arrays of one dtype, or a float
+    # array and a Python int or float: NDArray's operators then skip the Operator when
+    # nothing is recorded
+    plain_float = True
 
     def forward(self, a, b):
         da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
@@ -74,6 +79,28 @@ class _Binary(Operator):
             raise kind(f"operator {self.name}: operands {_describe(a)} and {_describe(b)}: "
                        f"{err}") from None
 
+    @classmethod
+    def adopt_plain(cls, lhs, rhs, out: NDArray) -> None:
+        """Make a new node of this operator the history of ``out = lhs <op> rhs``, which
+        NDArray's operator computed with the bare ufunc (``plain_float`` operands, one
+        context) while recording: what ``__call__`` would record, without its forward."""
+        node = cls()
+        node.ctx = ctx = out._ctx
+        node.xp = ctx.xp
+        if type(lhs) is NDArray:
+            edge_a = None if lhs._node is None else (lhs._node, lhs._index)
+            shape_a = lhs._data.shape
+        else:
+            edge_a = shape_a = None
+        if type(rhs) is NDArray:
+            edge_b = None if rhs._node is None else (rhs._node, rhs._index)
+            shape_b = rhs._data.shape
+        else:
+            edge_b = shape_b = None
+        node.shapes = (shape_a, shape_b)
+        node._record((lhs, rhs), (out,), (edge_a, edge_b))
+        out._node = node
+
     def check_int_scalar(self, array, scalar: int) -> None:
         """Refuse a Python int the integer array's dtype cannot hold (uint8 + 300), on
         every device alike (NumPy raises, naming nothing; CuPy would widen the result)."""
@@ -86,32 +113,39 @@ class _Binary(Operator):
 
     def grads(self, ga, gb):
         """Reduce each wanted gradient to its operand's shape."""
-        return (sum_to(ga, self.shapes[0]) if ga is not None else None,
-                sum_to(gb, self.shapes[1]) if gb is not None else None)
+        sa, sb = self.shapes
+        if ga is not None and ga._data.shape != sa:
+            ga = sum_to(ga, sa)
+        if gb is not None and gb._data.shape != sb:
+            gb = sum_to(gb, sb)
+        return ga, gb
 
 
 class Add(_Binary):
-    name, ufunc = "add", "add"
+    name, ufunc, symbol = "add", "add", "+"
 
     def backward(self, gy):
-        return self.grads(gy if self.wants(0) else None, gy if self.wants(1) else None)
+        wa, wb = self.parents            # an edge, or None where no gradient is wanted
+        return self.grads(gy if wa is not None else None, gy if wb is not None else None)
 
 
 class Subtract(_Binary):
-    name, ufunc = "subtract", "subtract"
+    name, ufunc, symbol = "subtract", "subtract", "-"
 
     def backward(self, gy):
-        return self.grads(gy if self.wants(0) else None, -gy if self.wants(1) else None)
+        wa, wb = self.parents
+        return self.grads(gy if wa is not None else None, -gy if wb is not None else None)
 
 
 class Multiply(_Binary):
-    name, ufunc = "multiply", "multiply"
+    name, ufunc, symbol = "multiply", "multiply", "*"
     saves_inputs = (0, 1)
     input_users = ((1,), (0,))  # a is read only for b's gradient, and b for a's
 
     def backward(self, gy):
         a, b = self.saved_inputs
-        return self.grads(gy * b if self.wants(0) else None, gy * a if self.wants(1) else None)
+        wa, wb = self.parents
+        return self.grads(gy * b if wa is not None else None, gy * a if wb is not None else None)
 
 
 def _is_integer(v) -> bool:
@@ -126,7 +160,7 @@ class Divide(_Binary):
     """lhs / rhs. Integer by integer stays integer and truncates toward zero, as
     MXNet 1.x (C++ integer division): int32 [7, -7] / 2 is [3, -3]."""
 
-    name, ufunc = "divide", "true_divide"
+    name, ufunc, symbol = "divide", "true_divide", "/"
     saves_inputs = (0, 1)
     input_users = ((1,), (0, 1))
 
@@ -163,7 +197,7 @@ class Divide(_Binary):
 class Modulo(_Binary):
     """MXNet's mod follows the sign of the divisor, like Python's % (xp.mod)."""
 
-    name, ufunc = "modulo", "mod"
+    name, ufunc, symbol = "modulo", "mod", "%"
     saves_inputs = (0, 1)
     input_users = ((1,), (1,))
 
@@ -187,7 +221,7 @@ class Power(_Binary):
     b = 0 (x ** 0 is constant), and d/db is 0 where a = 0 and b >= 0 (0 ** b is
     constant there); a negative scalar base gives a NaN gradient for b (log of it)."""
 
-    name, ufunc = "power", "power"
+    name, ufunc, symbol = "power", "power", "**"
     saves_inputs = (0, 1)
 
     def backward(self, gy):
@@ -275,6 +309,7 @@ class _Compare(_Binary):
 
     zero_grad = True
     checks_int_scalar = False     # uint8 == 300 is simply false
+    plain_float = False           # the result takes the operands' dtype, not bool
 
     def forward(self, a, b):
         dtype = a.dtype if hasattr(a, "dtype") else b.dtype
@@ -282,27 +317,27 @@ class _Compare(_Binary):
 
 
 class Equal(_Compare):
-    name, ufunc = "equal", "equal"
+    name, ufunc, symbol = "equal", "equal", "=="
 
 
 class NotEqual(_Compare):
-    name, ufunc = "not_equal", "not_equal"
+    name, ufunc, symbol = "not_equal", "not_equal", "!="
 
 
 class Greater(_Compare):
-    name, ufunc = "greater", "greater"
+    name, ufunc, symbol = "greater", "greater", ">"
 
 
 class GreaterEqual(_Compare):
-    name, ufunc = "greater_equal", "greater_equal"
+    name, ufunc, symbol = "greater_equal", "greater_equal", ">="
 
 
 class Lesser(_Compare):
-    name, ufunc = "lesser", "less"
+    name, ufunc, symbol = "lesser", "less", "<"
 
 
 class LesserEqual(_Compare):
-    name, ufunc = "lesser_equal", "less_equal"
+    name, ufunc, symbol = "lesser_equal", "less_equal", "<="
 
 
 class Where(Operator):

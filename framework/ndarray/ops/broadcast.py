@@ -44,10 +44,16 @@ class SumTo(Operator):
         self.shape = shape
 
     def forward(self, x):
-        self.in_shape = x.shape
-        lead = x.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, d in enumerate(self.shape) if d == 1 and x.shape[lead + i] != 1)
+        self.in_shape = in_shape = x.shape
+        shape = self.shape
+        lead = len(in_shape) - len(shape)
+        axes = list(range(lead))
+        for i in range(len(shape)):
+            if shape[i] == 1 and in_shape[lead + i] != 1:
+                axes.append(lead + i)
+        if axes and len(axes) == lead:  # leading axes only (a bias gradient): no reshape
+            return accurate_sum(self.xp, x, tuple(axes))
+        axes = tuple(axes)
         # float16 accumulates in float32, long outer axes blockwise (a bias gradient)
         y = accurate_sum(self.xp, x, axes, keepdims=True) if axes else x
         return y.reshape(self.shape)
@@ -59,7 +65,7 @@ class SumTo(Operator):
 def sum_to(x: NDArray, shape: Sequence[int], *, out: Optional[NDArray] = None) -> NDArray:
     """Sum ``x`` over broadcast axes so that it has ``shape``; ``x`` itself if it already has."""
     shape = tuple(shape)
-    if x.shape == shape:
+    if x._data.shape == shape:
         return write_out(x, out, 'sum_to')
     return write_out(SumTo(shape)(x), out, 'sum_to')
 

@@ -22,6 +22,8 @@ def check_array(value, op: str) -> None:
 
 def is_int(value) -> bool:
     """An integer (Python or NumPy), not a bool."""
+    if type(value) is int:
+        return True                   # the common case, without the ABC check
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -40,6 +42,8 @@ def along_axis(axis: int, index) -> tuple:
 
 def axis_index(axis, ndim: int, op: str, extra: int = 0) -> int:
     """``axis`` (negative allowed) as a non-negative int for ``ndim + extra`` positions."""
+    if type(axis) is int and -ndim - extra <= axis < ndim + extra:
+        return axis % (ndim + extra)
     if not is_int(axis):
         raise TypeError(f"operator {op}: axis must be an int, got {axis!r}")
     n = ndim + extra
@@ -57,6 +61,8 @@ def normalize_axes(axis: Axis, ndim: int, exclude: bool = False,
     """
     if axis is None or axis == ():
         return tuple(range(ndim))
+    if type(axis) is int and not exclude and -ndim <= axis < ndim:
+        return (axis % ndim,)         # one axis: the common case, checked
     if is_int(axis):
         axes = (axis,)
     elif isinstance(axis, Iterable) and not isinstance(axis, (str, bytes)):

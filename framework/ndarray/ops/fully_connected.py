@@ -1,8 +1,14 @@
 """``FullyConnected``: y = x W^T + b, the operator behind ``nn.Dense``.
 
-One graph node per call: forward is one GEMM and a bias add; backward is
-written with NDArray operations (``MatMul``, reshape, sum), so it
-differentiates again to any order.
+One graph node per call: forward is one GEMM and a bias add. The gradients
+are two operators that, with ``FullyConnected`` itself, are each other's
+gradients (as conv's), so every order differentiates:
+
+    y = x W^T        dx = gy W  (``FCDataGrad``)      dW = gy^T x  (``FCWeightGrad``)
+
+On NumPy the products go through ``parallel.matmul``: cut into blocks that
+OpenBLAS runs single-threaded, spread over the framework's threads (OpenBLAS's
+own threads would spin on the cores the other operators' parts need).
 
 With ``flatten=True`` (MXNet's default) the data (N, d1, d2, ...) is read as
 the matrix (N, d1*d2*...); with ``flatten=False`` the product applies to the
@@ -17,8 +23,8 @@ import numpy
 
 from ..ndarray import NDArray
 from ..operator import Operator
+from . import parallel
 from .checks import check_array, write_out
-from .linalg import MatMul
 from .reduce import sum as _sum
 from .shape import Reshape
 
@@ -47,7 +53,7 @@ class FullyConnectedOp(Operator):
 
     def forward(self, x, w, b=None):
         self.x_shape = x.shape
-        y = self.xp.matmul(x.reshape(self.rows(x.shape)), w.T)
+        y = parallel.matmul(self.xp, x.reshape(self.rows(x.shape)), w.T)
         if b is not None:
             y += b
         return y.reshape(self.out_shape(x.shape, w.shape[0]))
@@ -58,13 +64,53 @@ class FullyConnectedOp(Operator):
         gy2 = Reshape((self.rows(self.x_shape)[0], hidden))(gy)
         gx = gw = None
         if self.wants(0):        # dx = dy W, back to x's shape
-            gx = Reshape(self.x_shape)(MatMul(False, False, self.name)(gy2, w))
+            gx = Reshape(self.x_shape)(FCDataGrad()(gy2, w))
         if self.wants(1):        # dW = dy^T x
-            gw = MatMul(True, False, self.name)(gy2, Reshape(self.rows(self.x_shape))(x))
+            gw = FCWeightGrad()(gy2, Reshape(self.rows(self.x_shape))(x))
         if len(self.parents) == 2:
             return gx, gw
         gb = _sum(gy2, axis=0) if self.wants(2) else None
         return gx, gw, gb
+
+
+class FCDataGrad(Operator):
+    """g (M, H), w (H, K) -> g w (M, K): the data gradient of ``FullyConnected``.
+
+    Linear in each input; for an incoming gradient h (M, K): dg = h w^T (a
+    ``FullyConnected`` of h), dw = g^T h (``FCWeightGrad``)."""
+
+    name = "_backward_FullyConnected_data"
+    saves_inputs = (0, 1)
+    input_users = ((1,), (0,))
+
+    def forward(self, g, w):
+        return parallel.matmul(self.xp, g, w)
+
+    def backward(self, h):
+        g, w = self.saved_inputs
+        dg = FullyConnectedOp(False)(h, w) if self.wants(0) else None
+        dw = FCWeightGrad()(g, h) if self.wants(1) else None
+        return dg, dw
+
+
+class FCWeightGrad(Operator):
+    """g (M, H), x (M, K) -> g^T x (H, K): the weight gradient of ``FullyConnected``.
+
+    Linear in each input; for an incoming gradient h (H, K): dg = x h^T (a
+    ``FullyConnected`` of x with weight h), dx = g h (``FCDataGrad``)."""
+
+    name = "_backward_FullyConnected_weight"
+    saves_inputs = (0, 1)
+    input_users = ((1,), (0,))
+
+    def forward(self, g, x):
+        return parallel.matmul(self.xp, g.T, x)
+
+    def backward(self, h):
+        g, x = self.saved_inputs
+        dg = FullyConnectedOp(False)(x, h) if self.wants(0) else None
+        dx = FCDataGrad()(g, h) if self.wants(1) else None
+        return dg, dx
 
 
 def FullyConnected(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,

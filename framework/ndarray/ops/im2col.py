@@ -206,3 +206,61 @@ def col2im(xp, cols, window: Window, in_sizes: Shape, out, batch_last: bool = Fa
         else:
             target[tuple(in_index + tail)] += cols[tuple(col_index + tail)]
     return out
+
+
+# ------------------------------------------------ per-image layouts (host parts)
+# The host path (conv.py's ``HostConv``) works on a few images at a time, one
+# part per thread, and keeps every image's columns together so that its products
+# can be cut into pieces that stay in the cache:
+#   position-major  cols (n, *O, *K, C): one row of K*C per output position,
+#                   read from channel-last data (each (kernel column, channel)
+#                   run is contiguous: long copies even for small outputs);
+#   channel-major   cols (n, C, *K, *O): one row of prod(O) per (channel, offset),
+#                   read from channel-first data (for few channels).
+
+def channel_last_padded(xp, x, pad: Shape, channel_last: bool):
+    """Data (n, C, *S) (or channel-last (n, *S, C)) -> contiguous channel-last
+    (n, *(S + 2p), C) with zeros around; channel-last data without padding as it is."""
+    if channel_last and not any(pad):
+        return x
+    n = x.shape[0]
+    if channel_last:
+        c, sizes, source = x.shape[-1], x.shape[1:-1], x
+    else:
+        c, sizes = x.shape[1], x.shape[2:]
+        source = x.transpose((0,) + tuple(range(2, x.ndim)) + (1,))
+    out = WORKSPACE.take(xp, (n,) + tuple(s + 2 * p for s, p in zip(sizes, pad)) + (c,),
+                         x.dtype)
+    inner = [slice(None)]
+    for s, p in zip(sizes, pad):                      # zero the borders, axis by axis
+        if p:
+            out[tuple(inner) + (slice(0, p),)] = 0
+            out[tuple(inner) + (slice(p + s, None),)] = 0
+        inner.append(slice(p, p + s))
+    out[tuple(inner)] = source
+    return out
+
+
+def im2col_rows(xp, xh, window: Window, out_sizes: Shape, out) -> None:
+    """Position-major columns: channel-last padded data ``xh`` (n, *Sp, C) ->
+    ``out`` (n, *O, *K, C) (contiguous; any view of that shape works).
+
+    ``out[n, o..., k..., c] = xh[n, o*stride + k*dilate, c]``."""
+    spatial = xh.strides[1:-1]
+    shape = (xh.shape[0],) + tuple(out_sizes) + window.kernel + (xh.shape[-1],)
+    strides = ((xh.strides[0],) + tuple(s * st for s, st in zip(spatial, window.stride))
+               + tuple(s * d for s, d in zip(spatial, window.dilate)) + (xh.strides[-1],))
+    out[...] = xp.lib.stride_tricks.as_strided(xh, shape=shape, strides=strides)
+
+
+def im2col_channels(xp, x, window: Window, out_sizes: Shape, out) -> None:
+    """Channel-major columns: channel-first data ``x`` (n, C, *S) -> ``out``
+    (n, C, *K, *O). ``out[n, c, k..., o...] = x_padded[n, c, o*stride + k*dilate]``."""
+    xpad = padded(xp, x, window.pad)
+    s_n, s_c, spatial = xpad.strides[0], xpad.strides[1], xpad.strides[2:]
+    shape = x.shape[:2] + window.kernel + tuple(out_sizes)
+    strides = ((s_n, s_c) + tuple(s * d for s, d in zip(spatial, window.dilate))
+               + tuple(s * st for s, st in zip(spatial, window.stride)))
+    out[...] = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
+    if xpad is not x:
+        WORKSPACE.give(xp, xpad)

@@ -64,7 +64,7 @@ def _index_array(k, data: NDArray, where: str):
             raise ValueError(f"operator {where}: the index array is on {k._ctx}, the data "
                              f"(shape {data.shape}) on {data._ctx}; move it with as_in_context()")
         raw = k._data
-        kind = numpy.dtype(k.dtype).kind
+        kind = raw.dtype.kind
     else:
         try:
             host = numpy.asarray(k)
@@ -154,11 +154,16 @@ def _scatter_add(xp, target, key, value) -> None:
 
 
 class GetItem(Operator):
-    """``x[key]``: a view for basic keys; the gradient scatters back (adding duplicates)."""
+    """``x[key]``: a view for basic keys; the gradient scatters back (adding duplicates).
 
-    def __init__(self, key: tuple, basic: bool, name: str = "getitem", shown=None) -> None:
+    ``unique``: the advanced key selects distinct positions (as pick's does), so the
+    gradient is scattered by assignment, without ``ufunc.at``."""
+
+    def __init__(self, key: tuple, basic: bool, name: str = "getitem", shown=None,
+                 unique: bool = False) -> None:
         self.key, self.is_view, self.name = key, basic, name
         self.shown = key if shown is None else shown
+        self.unique = unique
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -168,27 +173,30 @@ class GetItem(Operator):
             raise _index_error(self.name, self.shown, x.shape, err) from None
 
     def backward(self, gy):
-        return ScatterAdd(self.key, self.is_view, self.in_shape, self.name)(gy)
+        return ScatterAdd(self.key, self.is_view, self.in_shape, self.name, self.unique)(gy)
 
 
 class ScatterAdd(Operator):
-    """Zeros of ``shape`` with ``g`` added at ``key``; its gradient gathers at ``key``."""
+    """Zeros of ``shape`` with ``g`` added at ``key``; its gradient gathers at ``key``.
+    ``unique``: the key's positions are distinct, so assigning adds nothing up wrong."""
 
-    def __init__(self, key: tuple, basic: bool, shape: Tuple[int, ...], name: str) -> None:
+    def __init__(self, key: tuple, basic: bool, shape: Tuple[int, ...], name: str,
+                 unique: bool = False) -> None:
         self.key, self.basic, self.shape = key, basic, shape
         self.name = f"_backward_{name}"
         self.gather_name = name
+        self.unique = unique
 
     def forward(self, g):
         out = self.xp.zeros(self.shape, dtype=g.dtype)
-        if self.basic:
+        if self.basic or self.unique:
             out[self.key] = g
         else:
             _scatter_add(self.xp, out, self.key, g)
         return out
 
     def backward(self, gz):
-        return GetItem(self.key, self.basic, self.gather_name)(gz)
+        return GetItem(self.key, self.basic, self.gather_name, unique=self.unique)(gz)
 
 
 class SetItem(Operator):
@@ -336,7 +344,8 @@ def setitem(data: NDArray, key: Index, value, *, out: Optional[NDArray] = None) 
 # ------------------------------------------------------------- take, pick
 def _indices(indices, data: NDArray, where: str):
     """Indices (NDArray, list, NumPy array, int) as a raw int64 array on data's device."""
-    if isinstance(indices, numbers.Integral) and not isinstance(indices, bool):
+    if type(indices) is not NDArray and isinstance(indices, numbers.Integral) \
+            and not isinstance(indices, bool):
         return data._ctx.xp.asarray(numpy.int64(indices))
     raw = _index_array(indices, data, where)
     if numpy.dtype(raw.dtype).kind == "b":
@@ -347,7 +356,8 @@ def _indices(indices, data: NDArray, where: str):
 def _fix_mode(idx, size: int, mode: str, where: str, xp):
     """Bring out-of-range indices into [0, size) as ``mode`` says."""
     if mode == "clip":
-        return xp.clip(idx, 0, size - 1)
+        # xp.clip's result, without NumPy's two layers of Python wrappers around it
+        return xp.minimum(xp.maximum(idx, 0), size - 1)
     if mode == "wrap":
         return xp.mod(idx, size)
     if mode == "raise":
@@ -417,22 +427,25 @@ def pick(data: NDArray, index, axis: int = -1, keepdims: bool = False,
     """
     if not isinstance(data, NDArray):
         raise TypeError(f"operator pick: data must be an NDArray, got {type(data).__name__}")
-    if data.ndim == 0:
+    shape = tuple(data._data.shape)
+    if not shape:
         raise ValueError("operator pick: data must have at least one dimension, got shape ()")
-    axis = axis_index(axis, data.ndim, "pick")
+    axis = axis_index(axis, len(shape), "pick")
     idx = _indices(index, data, "pick")
-    reduced = data.shape[:axis] + data.shape[axis + 1:]
-    kept = data.shape[:axis] + (1,) + data.shape[axis + 1:]
+    reduced = shape[:axis] + shape[axis + 1:]
+    kept = shape[:axis] + (1,) + shape[axis + 1:]
     idx_shape = tuple(idx.shape)
-    if idx_shape == reduced:
-        idx = idx.reshape(kept)
-    elif idx_shape != kept:
-        raise ValueError(f"operator pick: index of shape {idx_shape} does not match data of "
-                         f"shape {data.shape} along axis {axis}: expected {reduced} or {kept}")
-    idx = _fix_mode(idx, data.shape[axis], mode, "pick", data._ctx.xp)
-    if not keepdims:
+    if idx_shape != reduced:
+        if idx_shape != kept:
+            raise ValueError(f"operator pick: index of shape {idx_shape} does not match data of "
+                             f"shape {shape} along axis {axis}: expected {reduced} or {kept}")
         idx = idx.reshape(reduced)
-    result = GetItem(_grid(data._ctx.xp, data.shape, axis, idx, keepdims), False, "pick")(data)
+    xp = data._ctx.xp
+    idx = _fix_mode(idx, shape[axis], mode, "pick", xp)
+    if keepdims:
+        idx = idx.reshape(kept)
+    # one position per element of the other axes: distinct positions
+    result = GetItem(_grid(xp, shape, axis, idx, keepdims), False, "pick", unique=True)(data)
     return write_out(result, out, 'pick')
 
 

@@ -47,28 +47,32 @@ class MatMul(Operator):
         self.ta, self.tb, self.name = bool(transpose_a), bool(transpose_b), name
 
     def forward(self, a, b):
-        k_a = a.shape[-2] if self.ta else a.shape[-1]
-        k_b = b.shape[-1] if self.tb else b.shape[-2]
-        if a.shape[:-2] != b.shape[:-2] or k_a != k_b:
-            what = (f"batch dimensions {a.shape[:-2]} != {b.shape[:-2]}"
-                    if a.shape[:-2] != b.shape[:-2] else f"{k_a} != {k_b}")
+        sa, sb = a.shape, b.shape
+        k_a = sa[-2] if self.ta else sa[-1]
+        k_b = sb[-1] if self.tb else sb[-2]
+        if k_a != k_b or (len(sa) != 2 or len(sb) != 2) and sa[:-2] != sb[:-2]:
+            what = (f"batch dimensions {sa[:-2]} != {sb[:-2]}"
+                    if sa[:-2] != sb[:-2] else f"{k_a} != {k_b}")
             raise ValueError(f"operator {self.name}: shapes {a.shape} and {b.shape}"
                              f"{_flags(self.ta, self.tb)} do not align: {what}")
+        if len(sa) == 2 and len(sb) == 2:
+            # matrices: dot gives matmul's result (the same GEMM) at less cost per call
+            return self.xp.dot(a.T if self.ta else a, b.T if self.tb else b)
         if self.ta:
-            a = self.xp.swapaxes(a, -1, -2)
+            a = a.swapaxes(-1, -2)       # the array method: xp.swapaxes adds a Python layer
         if self.tb:
-            b = self.xp.swapaxes(b, -1, -2)
+            b = b.swapaxes(-1, -2)
         return self.xp.matmul(a, b)
 
     def backward(self, gy):
         a, b = self.saved_inputs
+        wa, wb = self.parents
         ga = gb = None
-        mm = lambda x, y, ta, tb: MatMul(ta, tb, self.name)(x, y)  # noqa: E731
-        ta, tb = self.ta, self.tb
-        if self.wants(0):     # d op(a) = gy op(b)^T, transposed back when ta
-            ga = mm(b, gy, tb, True) if ta else mm(gy, b, False, not tb)
-        if self.wants(1):     # d op(b) = op(a)^T gy, transposed back when tb
-            gb = mm(gy, a, True, ta) if tb else mm(a, gy, not ta, False)
+        ta, tb, name = self.ta, self.tb, self.name
+        if wa is not None:    # d op(a) = gy op(b)^T, transposed back when ta
+            ga = MatMul(tb, True, name)(b, gy) if ta else MatMul(False, not tb, name)(gy, b)
+        if wb is not None:    # d op(b) = op(a)^T gy, transposed back when tb
+            gb = MatMul(True, ta, name)(gy, a) if tb else MatMul(not ta, False, name)(a, gy)
         return ga, gb
 
 
@@ -89,13 +93,14 @@ def dot(lhs: NDArray, rhs: NDArray, transpose_a: bool = False, transpose_b: bool
     ``transpose_a`` the first axis of ``lhs`` is contracted instead
     ((k, a...) -> a...), with ``transpose_b`` the last axis of ``rhs``.
     """
-    _check_arrays("dot", lhs=lhs, rhs=rhs)
-    ls, rs = lhs.shape, rhs.shape
+    if type(lhs) is not NDArray or type(rhs) is not NDArray:
+        _check_arrays("dot", lhs=lhs, rhs=rhs)
+    ls, rs = tuple(lhs._data.shape), tuple(rhs._data.shape)
+    if len(ls) == 2 and len(rs) == 2:
+        return write_out(MatMul(transpose_a, transpose_b, "dot")(lhs, rhs), out, 'dot')
     if lhs.ndim == 0 or rhs.ndim == 0:
         raise ValueError(f"operator dot: shapes {ls} and {rs}: both inputs need at least one "
                          f"dimension")
-    if lhs.ndim == 2 and rhs.ndim == 2:
-        return write_out(MatMul(transpose_a, transpose_b, "dot")(lhs, rhs), out, 'dot')
     if lhs.ndim == 1 and rhs.ndim == 1:
         if ls != rs:
             raise ValueError(f"operator dot: shapes {ls} and {rs} do not align: "

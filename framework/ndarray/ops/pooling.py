@@ -5,7 +5,9 @@ One graph node per call. The windows are read through strided views of the
 
 - small kernels (and every kernel whose windows overlap) loop over the kernel
   offsets: offset (i, j) of every window at once is the strided slice
-  ``x[..., i::sh, j::sw]`` (kh*kw elementwise steps on output-sized arrays);
+  ``x[..., i::sh, j::sw]`` (kh*kw elementwise steps on output-sized arrays); on
+  NumPy in parts along an axis that is not pooled (the batch first), spread over
+  the framework's threads (``parallel.py``), each part cache-sized;
 - large non-overlapping kernels (global pooling) reduce a windows view
   (``as_strided``: output positions, then the kernel axes) in one reduction.
 
@@ -36,6 +38,7 @@ import numpy
 from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
+from . import parallel
 from .arith import power as _power
 from .checks import check_array, int_tuple, write_out
 from .unary import cbrt as _cbrt, sqrt as _sqrt
@@ -48,6 +51,7 @@ _LAYOUTS = {1: ("NCW", "NWC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
 _POOL_TYPES = ("max", "avg", "sum", "lp")
 # non-overlapping windows with more offsets than this are reduced through one windows view
 _MAX_OFFSET_LOOP = 8
+_MIN_PART_SIZE = 1 << 16           # input elements per part when split over threads
 
 
 class _Windows:
@@ -86,6 +90,13 @@ class _Windows:
                             numpy.int16 if self.size <= 32767 else numpy.int32)
         self.keys = [self._key(offset) for offset in
                      itertools.product(*[range(k) for k in kernel])]
+        # parts for the threads: slices of an axis that is not pooled (the batch first)
+        free = [a for a in range(len(shape)) if a not in self.axes]
+        axis = free[0] if shape[free[0]] >= 8 else max(free, key=lambda a: shape[a])
+        n_parts = parallel.parts_for(shape[axis], math.prod(shape), _MIN_PART_SIZE)
+        cuts = parallel.bounds(shape[axis], n_parts)
+        self.part_keys = [(slice(None),) * axis + (slice(cuts[i], cuts[i + 1]),)
+                          for i in range(n_parts)]
 
     def _key(self, offset):
         key = [slice(None)] * len(self.shape)
@@ -101,6 +112,24 @@ class _Windows:
         buf = xp.full(self.padded_shape, fill, dtype=a.dtype)
         buf[self.interior] = a
         return buf
+
+    def run(self, xp, work) -> None:
+        """``work(key)`` for the key of every part (NumPy), or once for the whole array."""
+        if parallel.is_host(xp) and len(self.part_keys) > 1:
+            keys = self.part_keys
+            parallel.run_parts(len(keys), lambda i: work(keys[i]))
+        else:
+            work(())
+
+    def padded_part(self, buf, a, key, fill):
+        """Fill the part ``key`` of ``buf`` (``padded_shape``) with ``a``'s part inside
+        ``fill``; returns that part of ``buf`` (``a``'s part when there is no padding)."""
+        if buf is None:
+            return a[key]
+        part = buf[key]
+        part.fill(fill)
+        part[self.interior] = a[key]
+        return part
 
     def blank(self, xp, dtype):
         """A gradient buffer of ``padded_shape``; uninitialised when the writes cover it."""
@@ -169,27 +198,40 @@ class _MaxPool(Operator):
 
     def forward(self, x):
         xp, win = self.xp, self.win
-        a = win.padded(xp, x, xp.finfo(x.dtype).min)    # MXNet's lowest value in the padding
         if win.windowed:
+            a = win.padded(xp, x, xp.finfo(x.dtype).min)    # MXNet's lowest value in the padding
             if not self.keep_argmax:
                 return win.view(xp, a).max(axis=win.kernel_axes)
             flat = win.flat_windows(xp, a)
             self.argmax = flat.argmax(axis=-1)
             return xp.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
         keys, index = win.keys, win.index_dtype
-        if len(keys) == 1:
-            self.argmax = xp.zeros(win.out_shape, dtype=index) if self.keep_argmax else None
-            return a[keys[0]].copy()
-        first, second = a[keys[0]], a[keys[1]]
-        argmax = (second > first).astype(index) if self.keep_argmax else None
-        best = xp.maximum(first, second)                   # NaN propagates
-        for k in range(2, len(keys)):
-            candidate = a[keys[k]]
-            if argmax is not None:
-                # strictly larger wins (so ties go to the first); k exceeds every earlier
-                # index, so the maximum sets it exactly where the candidate wins
-                xp.maximum(argmax, (candidate > best) * index(k), out=argmax)
-            xp.maximum(best, candidate, out=best)
+        best = xp.empty(win.out_shape, dtype=x.dtype)
+        argmax = xp.empty(win.out_shape, dtype=index) if self.keep_argmax else None
+        buf = xp.empty(win.padded_shape, dtype=x.dtype) if win.needs_pad else None
+        lowest = xp.finfo(x.dtype).min                      # MXNet's lowest value in the padding
+
+        def work(key):
+            a, top = win.padded_part(buf, x, key, lowest), best[key]
+            arg = None if argmax is None else argmax[key]
+            if len(keys) == 1:
+                top[...] = a[keys[0]]
+                if arg is not None:
+                    arg.fill(0)
+                return
+            first, second = a[keys[0]], a[keys[1]]
+            if arg is not None:
+                xp.greater(second, first, out=arg)
+            xp.maximum(first, second, out=top)              # NaN propagates
+            for k in range(2, len(keys)):
+                candidate = a[keys[k]]
+                if arg is not None:
+                    # strictly larger wins (so ties go to the first); k exceeds every earlier
+                    # index, so the maximum sets it exactly where the candidate wins
+                    xp.maximum(arg, (candidate > top) * index(k), out=arg)
+                xp.maximum(top, candidate, out=top)
+
+        win.run(xp, work)
         self.argmax = argmax
         return best
 
@@ -216,17 +258,25 @@ class _MaxUnpool(Operator):
         xp, win, argmax = self.xp, self.win, self.argmax
         # g times a 0/1 mask: a select is several times slower on random masks in NumPy
         # (the price: an inf or NaN in g also reaches the other elements of its window)
-        buf = win.blank(xp, g.dtype)
         if win.windowed:
+            buf = win.blank(xp, g.dtype)
             hit = argmax[..., None] == xp.arange(win.size, dtype=argmax.dtype)
             spread = xp.multiply(g[..., None], hit)
             win.view(xp, buf)[...] = spread.reshape(win.out_shape + win.kernel)
             return win.cropped(buf)
-        for k, key in enumerate(win.keys):
-            if win.disjoint:
-                xp.multiply(g, argmax == k, out=buf[key])
-            else:
-                buf[key] += g * (argmax == k)
+        buf = xp.empty(win.padded_shape, dtype=g.dtype)     # each part zeroes what it needs
+
+        def work(part):
+            out, gp, ap = buf[part], g[part], argmax[part]
+            if not win.tiles:
+                out.fill(0)
+            for k, key in enumerate(win.keys):
+                if win.disjoint:
+                    xp.multiply(gp, ap == k, out=out[key])
+                else:
+                    out[key] += gp * (ap == k)
+
+        win.run(xp, work)
         return win.cropped(buf)
 
     def backward(self, gg):
@@ -277,17 +327,25 @@ class _SumPool(Operator):
     def forward(self, x):
         xp, win = self.xp, self.win
         acc_dtype = _accumulator(x.dtype)
-        a = win.padded(xp, x, 0)
-        if win.windowed:
-            acc = win.view(xp, a).sum(axis=win.kernel_axes, dtype=acc_dtype)
-        else:
-            keys = win.keys
-            acc = a[keys[0]].astype(acc_dtype, copy=True)
-            for key in keys[1:]:
-                acc += a[key]
         divisor = self.counts(acc_dtype)
-        if self.average:
-            acc /= divisor
+        if win.windowed:
+            acc = win.view(xp, win.padded(xp, x, 0)).sum(axis=win.kernel_axes, dtype=acc_dtype)
+            if self.average:
+                acc /= divisor
+            return acc.astype(x.dtype, copy=False)
+        keys = win.keys
+        acc = xp.empty(win.out_shape, dtype=acc_dtype)
+        buf = xp.empty(win.padded_shape, dtype=x.dtype) if win.needs_pad else None
+
+        def work(part):
+            a, total = win.padded_part(buf, x, part, 0), acc[part]
+            total[...] = a[keys[0]]
+            for key in keys[1:]:
+                total += a[key]
+            if self.average:
+                total /= divisor          # the divisor broadcasts along the part's axis
+
+        win.run(xp, work)
         return acc.astype(x.dtype, copy=False)
 
     def backward(self, gy):
@@ -306,15 +364,23 @@ class _Unpool(_SumPool):
         xp, win = self.xp, self.win
         if self.average:
             g = (g / self.counts(_accumulator(g.dtype))).astype(g.dtype, copy=False)
-        buf = win.blank(xp, g.dtype)
         if win.windowed:
+            buf = win.blank(xp, g.dtype)
             win.view(xp, buf)[...] = win.expand(g)
             return win.cropped(buf)
-        for key in win.keys:
-            if win.disjoint:
-                buf[key] = g
-            else:
-                buf[key] += g
+        buf = xp.empty(win.padded_shape, dtype=g.dtype)     # each part zeroes what it needs
+
+        def work(part):
+            out, gp = buf[part], g[part]
+            if not win.tiles:
+                out.fill(0)
+            for key in win.keys:
+                if win.disjoint:
+                    out[key] = gp
+                else:
+                    out[key] += gp
+
+        win.run(xp, work)
         return win.cropped(buf)
 
     def backward(self, gg):

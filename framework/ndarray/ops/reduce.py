@@ -18,7 +18,7 @@ from numpy.typing import DTypeLike
 from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
-from .accumulate import accumulator, accurate_sum
+from .accumulate import SEQUENTIAL_LIMIT, accumulator, accurate_sum
 from .checks import write_out, Axis, check_array, normalize_axes
 from .broadcast import BroadcastTo
 from .shape import Reshape
@@ -28,7 +28,11 @@ __all__ = ["sum", "mean", "max", "min", "prod", "nansum", "nanprod", "norm", "ar
 
 def kept_shape(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> Tuple[int, ...]:
     """``shape`` with each reduced axis set to 1 (as ``keepdims=True`` gives)."""
-    return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    kept = list(shape)
+    for a in axes:
+        if a < len(kept):             # a 0-d array's "axis 0" is no axis
+            kept[a] = 1
+    return tuple(kept)
 
 
 class _Reduce(Operator):
@@ -52,8 +56,14 @@ class _Reduce(Operator):
         return self.axes
 
     def unreduce(self, g: NDArray) -> NDArray:
-        """An array shaped like the reduction's output, broadcast to the input shape."""
-        return BroadcastTo(self.in_shape)(Reshape(kept_shape(self.in_shape, self.axes))(g))
+        """An array shaped like the reduction's output, broadcast to the input shape
+        (``g`` itself where no axis had more than one element)."""
+        kept = kept_shape(self.in_shape, self.axes)
+        if g._data.shape != kept:
+            g = Reshape(kept)(g)
+        if kept != self.in_shape:
+            g = BroadcastTo(self.in_shape)(g)
+        return g
 
     def reduce_error(self, x, err):
         return ValueError(f"operator {self.name}: cannot reduce an array of shape {x.shape} over "
@@ -80,7 +90,14 @@ class Mean(_Reduce):
 
     def reduce(self, x):
         axes = self.resolve(x)
-        self.count = math.prod(x.shape[a] for a in axes)
+        count = 1
+        for a in axes:
+            count *= x.shape[a]
+        self.count = count
+        dtype = x.dtype
+        if dtype.kind == "f" and dtype.itemsize >= 4 and 0 < x.size <= SEQUENTIAL_LIMIT:
+            y = x.sum(axis=axes, keepdims=self.keepdims) / count   # few float32/64 values
+            return y if y.dtype == dtype else y.astype(dtype)
         if x.dtype.kind != "f" or not self.count:
             y = x.mean(axis=axes, keepdims=self.keepdims)
             return y if y.dtype == x.dtype else y.astype(x.dtype)

@@ -17,8 +17,8 @@ from ..operator import Operator
 from .accumulate import accurate_sum
 from .checks import check_array, write_out
 from .index import pick as _pick
-from .reduce import sum as _sum
-from .unary import exp as _exp
+from .reduce import Sum, sum as _sum
+from .unary import Exp
 
 __all__ = ["softmax", "log_softmax", "softmax_cross_entropy"]
 
@@ -56,7 +56,7 @@ class Softmax(_Normalise):
     def backward(self, gy):
         y = self.output()
         gyy = gy * y
-        return self.scale(gyy - y * _sum(gyy, axis=self.axis, keepdims=True))
+        return self.scale(gyy - y * Sum(self.axis, True)(gyy))
 
 
 class LogSoftmax(_Normalise):
@@ -65,15 +65,18 @@ class LogSoftmax(_Normalise):
     name = "log_softmax"
 
     def forward(self, x):
-        if x.shape[self.axis] == 0:
+        axis, xp = self.axis, self.xp
+        if x.shape[axis] == 0:
             return x.copy()                    # nothing to normalise (PyTorch: empty too)
-        z = self.shifted(x)
-        total = accurate_sum(self.xp, self.xp.exp(z), (self.axis,), keepdims=True)
-        return z - self.xp.log(total)
+        if self.t is not None:
+            x = x / self.t
+        z = x - x.max(axis=axis, keepdims=True)
+        total = accurate_sum(xp, xp.exp(z), (axis,), keepdims=True)
+        return xp.subtract(z, xp.log(total, out=total), out=z)
 
     def backward(self, gy):
         y = self.output()
-        return self.scale(gy - _exp(y) * _sum(gy, axis=self.axis, keepdims=True))
+        return self.scale(gy - Exp()(y) * Sum(self.axis, True)(gy))
 
 
 def _apply(op_class, data, axis, temperature, dtype):
@@ -82,17 +85,19 @@ def _apply(op_class, data, axis, temperature, dtype):
         raise TypeError(f"operator {name}: data must be an NDArray, got {type(data).__name__}")
     if dtype is not None:
         data = data.astype(dtype, copy=False)
-    if numpy.dtype(data.dtype).kind != "f":
+    raw_dtype = data._data.dtype
+    if raw_dtype.kind != "f":
         raise TypeError(f"operator {name}: expected a floating-point array, got dtype "
-                        f"{numpy.dtype(data.dtype).name} (shape {data.shape}); use astype first")
-    if data.ndim == 0:
+                        f"{numpy.dtype(raw_dtype).name} (shape {data.shape}); use astype first")
+    ndim = data._data.ndim
+    if ndim == 0:
         raise ValueError(f"operator {name}: data must have at least one dimension, got shape ()")
-    if not -data.ndim <= axis < data.ndim:
+    if not -ndim <= axis < ndim:
         raise ValueError(f"operator {name}: axis {axis} is out of range for data of shape "
                          f"{data.shape}")
     if temperature is not None and float(temperature) == 0.0:
         raise ValueError(f"operator {name}: temperature must be non-zero")
-    return op_class(axis % data.ndim, temperature)(data)
+    return op_class(axis % ndim, temperature)(data)
 
 
 def softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,

@@ -1,0 +1,351 @@
+"""Large NumPy work split over a few threads, without waking the BLAS's own threads.
+
+NumPy runs its elementwise loops, copies and reductions on one core; only the
+BLAS products use more. PyTorch splits its loops over every core. Operators do
+the same here: ``run_parts(n_parts, work)`` calls ``work(i)`` for every part,
+on the calling thread and on ``num_threads() - 1`` pool threads; each part
+writes only its own slice of the outputs, and NumPy releases the GIL inside
+its loops, so the parts run on all cores.
+
+Products inside parts must stay single-threaded in the BLAS. OpenBLAS's idle
+worker threads spin on a core for about 0.1 s after every threaded product
+(they never yield), which takes that core from the pool; and two parts asking
+for a threaded product at once queue for the same workers. OpenBLAS (NumPy's
+wheels) runs a GEMM on the calling thread when m*n*k < ``SINGLE_THREAD_MNK``,
+so operators cut their products into pieces below it, batched into one
+``matmul`` call per part (``splits_products()`` says whether that holds for
+NumPy's BLAS).
+
+The cut into parts depends only on the shapes, never on the thread count:
+results are the same, bit for bit, with one thread or several.
+
+Threads: ``set_num_threads(n)``, or ``FRAMEWORK_NUM_THREADS`` (read at import);
+by default as many as NumPy's OpenBLAS uses at the time of the call
+(``OPENBLAS_NUM_THREADS``, threadpoolctl and ``openblas_set_num_threads`` all
+change it), else the CPUs this process may use. Only NumPy work is split.
+"""
+from __future__ import annotations
+
+import ctypes
+import itertools
+import os
+import queue
+import threading
+from typing import Callable, List, Optional
+
+import numpy
+
+__all__ = []        # helpers for the operators; nothing for ``framework.nd``
+
+ENV_VAR = "FRAMEWORK_NUM_THREADS"
+# OpenBLAS runs a product with m*n*k below 2 * SMP_THRESHOLD_MIN (65536) *
+# GEMM_MULTITHREAD_THRESHOLD (4) on one thread (interface/gemm.c).
+SINGLE_THREAD_MNK = 2 * 65536 * 4
+
+_state = {"threads": None, "blas": None, "blas_threads": None, "pool": None, "pid": None}
+_lock = threading.Lock()
+_local = threading.local()          # .inside: this thread is running a part
+
+
+# -------------------------------------------------------------- BLAS facts
+def _openblas():
+    """(is NumPy's BLAS OpenBLAS, its ctypes get_num_threads or None); looked up once."""
+    if _state["blas"] is None:
+        name = ""
+        try:
+            name = str(numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"])
+        except Exception:       # older NumPy, or a build that does not say
+            pass
+        getter = None
+        if "openblas" in name.lower():
+            getter = _find_thread_getter()
+        _state["blas_threads"] = getter
+        _state["blas"] = "openblas" in name.lower()
+    return _state["blas"], _state["blas_threads"]
+
+
+def _find_thread_getter():
+    """OpenBLAS's get_num_threads from the copy NumPy loaded (listed in /proc/self/maps)."""
+    paths = []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.rsplit(None, 1)[-1] if "/" in line else ""
+                if "openblas" in os.path.basename(path).lower() and path not in paths:
+                    paths.append(path)
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", "", "_64_"):
+                fn = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
+                if fn is not None:
+                    fn.restype = ctypes.c_int
+                    return fn
+    return None
+
+
+def splits_products() -> bool:
+    """Whether products cut below ``SINGLE_THREAD_MNK`` run single-threaded in NumPy's BLAS."""
+    return _openblas()[0]
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def num_threads() -> int:
+    """Threads a split operation uses (1: everything on the calling thread)."""
+    threads = _state["threads"]
+    if threads is not None:
+        return threads
+    getter = _openblas()[1]
+    if getter is not None:
+        return max(1, int(getter()))
+    return _cpu_count()
+
+
+def _threads_from_environment() -> None:
+    """``FRAMEWORK_NUM_THREADS``, read once at import."""
+    value = os.environ.get(ENV_VAR, "").strip()
+    if not value:
+        return
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"{ENV_VAR}={value!r} must be a whole number >= 1 (the threads "
+                         f"that split operators; 1 turns splitting off)")
+    _state["threads"] = threads
+
+
+def set_num_threads(threads: Optional[int]) -> None:
+    """Split operators over ``threads`` threads from now on; None: back to the default
+    (NumPy's OpenBLAS thread count, else the CPUs this process may use)."""
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"set_num_threads: threads must be an int >= 1 or None, got "
+                             f"{threads!r}")
+    _state["threads"] = threads
+
+
+_threads_from_environment()
+
+
+# ------------------------------------------------------------------ the pool
+class _Job:
+    """One ``run_parts`` call: parts handed out one at a time to whoever asks."""
+
+    __slots__ = ("work", "parts", "n", "finished", "done", "error")
+
+    def __init__(self, work: Callable[[int], None], n: int) -> None:
+        self.work, self.n = work, n
+        self.parts = iter(range(n))          # next() is atomic under the GIL
+        self.finished = itertools.count(1)
+        self.done = threading.Event()
+        self.error = None
+
+    def take(self) -> None:
+        """Run parts until none is left."""
+        _local.inside = True
+        try:
+            for i in self.parts:
+                try:
+                    if self.error is None:
+                        self.work(i)
+                except BaseException as err:     # reported by the caller
+                    if self.error is None:
+                        self.error = err
+                if next(self.finished) == self.n:
+                    self.done.set()
+        finally:
+            _local.inside = False
+
+
+class _Pool:
+    """``size`` daemon threads, each waiting on its own queue (no spinning)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.queues: List[queue.SimpleQueue] = []
+        for i in range(size):
+            q = queue.SimpleQueue()
+            thread = threading.Thread(target=self._serve, args=(q,), daemon=True,
+                                      name=f"framework-parts-{i}")
+            thread.start()
+            self.queues.append(q)
+
+    @staticmethod
+    def _serve(q: queue.SimpleQueue) -> None:
+        while True:
+            job = q.get()
+            if job is None:
+                return
+            job.take()
+
+    def submit(self, job: _Job, helpers: int) -> None:
+        for q in self.queues[:helpers]:
+            q.put(job)
+
+    def close(self) -> None:
+        for q in self.queues:
+            q.put(None)
+
+
+def _pool(helpers: int) -> _Pool:
+    pool = _state["pool"]
+    if pool is None or pool.size < helpers or _state["pid"] != os.getpid():
+        with _lock:
+            pool = _state["pool"]
+            if pool is None or pool.size < helpers or _state["pid"] != os.getpid():
+                if pool is not None and _state["pid"] == os.getpid():
+                    pool.close()
+                pool = _Pool(helpers)           # after a fork the old threads are gone
+                _state["pool"], _state["pid"] = pool, os.getpid()
+    return pool
+
+
+def run_parts(n_parts: int, work: Callable[[int], None]) -> None:
+    """Call ``work(i)`` for i in range(``n_parts``), on this thread and the pool's.
+
+    Each part must write only its own outputs. Runs everything here when there is
+    one part or one thread, or when called from inside a part. The first error a
+    part raises is raised here, after every part has finished."""
+    threads = min(num_threads(), n_parts)
+    if threads < 2 or getattr(_local, "inside", False):
+        for i in range(n_parts):
+            work(i)
+        return
+    job = _Job(work, n_parts)
+    _pool(threads - 1).submit(job, threads - 1)
+    job.take()
+    job.done.wait()
+    if job.error is not None:
+        raise job.error
+
+
+def bounds(length: int, n_parts: int) -> List[int]:
+    """n_parts + 1 cut points splitting range(length) into nearly equal parts."""
+    return [length * i // n_parts for i in range(n_parts + 1)]
+
+
+def parts_for(length: int, size: int, min_size: int = 1 << 16, max_parts: int = 8) -> int:
+    """How many parts to cut ``length`` rows into, ``size`` elements (or work units)
+    in all: at least ``min_size`` per part, at most ``max_parts`` and ``length``.
+    A function of the shapes only (see the module docstring)."""
+    return max(1, min(length, max_parts, size // max(1, min_size)))
+
+
+def is_host(xp) -> bool:
+    """Whether ``xp`` is NumPy itself (only NumPy work is split)."""
+    return xp is numpy
+
+
+# --------------------------------------------------------- split elementwise
+def _split_axis(shape) -> int:
+    """The first axis long enough to cut into several parts, else the longest."""
+    for axis, length in enumerate(shape):
+        if length >= 8:
+            return axis
+    return max(range(len(shape)), key=lambda a: shape[a]) if shape else 0
+
+
+def elementwise(xp, function: Callable, out, *arrays, min_size: int = 1 << 17) -> None:
+    """``function(*parts_of_arrays, out=part_of_out)`` over slices of ``out``'s outer axis
+    (array ``arrays`` have ``out``'s shape; scalars pass as they are; ``function`` is
+    elementwise). One call for non-NumPy ``xp`` or small arrays."""
+    if not is_host(xp) or out.ndim == 0 or out.size < min_size:
+        function(*arrays, out=out)
+        return
+    axis = _split_axis(out.shape)
+    n_parts = parts_for(out.shape[axis], out.size, min_size)
+    if n_parts < 2:
+        function(*arrays, out=out)
+        return
+    cuts = bounds(out.shape[axis], n_parts)
+    lead = (slice(None),) * axis
+    sliced = [getattr(a, "ndim", 0) > 0 for a in arrays]
+
+    def work(i):
+        key = lead + (slice(cuts[i], cuts[i + 1]),)
+        function(*[a[key] if cut else a for a, cut in zip(arrays, sliced)], out=out[key])
+
+    run_parts(n_parts, work)
+
+
+# -------------------------------------------------------------- products
+_BLAS_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+_MIN_PART_FLOPS = 1 << 22
+
+
+def _blocks(m: int, k: int, n: int):
+    """Rows and columns of the output blocks of an (m, k) @ (k, n) product, each
+    block's product below ``SINGLE_THREAD_MNK``: columns a multiple of 16 (the
+    vector width) where the rows can stay at 16 or more."""
+    area = (SINGLE_THREAD_MNK - 1) // k
+    for cols in (64, 32, 16, 8):
+        if area // cols >= 16 or cols == 8:
+            break
+    cols = max(1, min(n, cols, area))
+    rows = max(1, min(m, area // cols))
+    if rows >= 16:
+        rows -= rows % 8
+    if rows == m:                          # one band: widen the blocks instead
+        cols = max(1, min(n, area // rows))
+    return rows, cols
+
+
+def _band_product(a, b, out, rows: int, cols: int) -> None:
+    """out = a @ b for a band of at most a few ``rows``-row blocks: full blocks in one
+    batched call, then the right and bottom remainders."""
+    m, k = a.shape
+    n = b.shape[1]
+    mb, nb = m // rows, n // cols
+    if mb and nb:                          # views only: splitting an axis never copies
+        numpy.matmul(a[:mb * rows].reshape(mb, 1, rows, k),
+                     b[:, :nb * cols].reshape(k, nb, cols).swapaxes(0, 1),
+                     out=out[:mb * rows, :nb * cols].reshape(mb, rows, nb, cols).swapaxes(1, 2))
+    if nb * cols < n:                      # right remainder, row block by row block
+        for i in range(0, m, rows):
+            numpy.matmul(a[i:i + rows], b[:, nb * cols:], out=out[i:i + rows, nb * cols:])
+    if mb * rows < m and nb:               # bottom remainder
+        low = mb * rows
+        numpy.matmul(a[low:], b[:, :nb * cols].reshape(k, nb, cols).swapaxes(0, 1),
+                     out=out[low:, :nb * cols].reshape(m - low, nb, cols).swapaxes(0, 1))
+
+
+def matmul(xp, a, b, out=None):
+    """``a @ b`` for 2-D ``a`` (M, K) and ``b`` (K, N) (any strides), into ``out``.
+
+    On NumPy with OpenBLAS, a product big enough to be threaded is cut into output
+    blocks that OpenBLAS runs single-threaded, bands of blocks spread over
+    ``run_parts`` (see the module docstring). Anything else: one ``xp.matmul``."""
+    m, k = a.shape
+    n = b.shape[1]
+    if out is None:
+        out = xp.empty((m, n), dtype=xp.result_type(a, b))
+    if (not is_host(xp) or m * n * k < SINGLE_THREAD_MNK or k * 4 >= SINGLE_THREAD_MNK
+            or out.dtype not in _BLAS_DTYPES or a.dtype != out.dtype or b.dtype != out.dtype
+            or not splits_products()):
+        xp.matmul(a, b, out=out)
+        return out
+    rows, cols = _blocks(m, k, n)
+    bands = -(-m // rows)
+    n_parts = parts_for(bands, 2 * m * n * k, _MIN_PART_FLOPS)
+    cuts = [rows * c for c in bounds(bands, n_parts)]
+    cuts[-1] = m
+
+    def work(i):
+        lo, hi = cuts[i], cuts[i + 1]
+        _band_product(a[lo:hi], b, out[lo:hi], rows, cols)
+
+    run_parts(n_parts, work)
+    return out
