@@ -298,9 +298,10 @@ class MXIndexedRecordIO(MXRecordIO):
                 key, offset = self.key_type(fields[0]), int(fields[1])
             except (ValueError, IndexError):
                 super().close()
-                raise ValueError(f"MXIndexedRecordIO: line {number} of the index "
-                                 f"'{self.idx_path}' is {line!r}; expected "
-                                 f"'<key>\\t<offset>' with a {self.key_type.__name__} key") from None
+                raise ValueError(
+                    f"MXIndexedRecordIO: line {number} of the index '{self.idx_path}' is "
+                    f"{line!r}; expected '<key>\\t<offset>' with a {self.key_type.__name__} "
+                    f"key") from None
             self.idx[key] = offset
             self.keys.append(key)
         self.fidx = None

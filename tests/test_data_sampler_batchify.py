@@ -106,7 +106,8 @@ def test_pad_lists_and_options():
     b = np.array([[5, 8], [1, 2]])
     out = batchify.Pad(axis=1, pad_val=-1, dtype="float32")([fw.nd.array(a), fw.nd.array(b)])
     assert out.dtype == np.float32
-    assert out.asnumpy().tolist() == [[[1, 2, 3, 4], [5, 6, 7, 8]], [[5, 8, -1, -1], [1, 2, -1, -1]]]
+    assert out.asnumpy().tolist() == [[[1, 2, 3, 4], [5, 6, 7, 8]],
+                                      [[5, 8, -1, -1], [1, 2, -1, -1]]]
     seqs = [np.ones((n, 3)) * n for n in (1, 3, 2)]
     out = batchify.Pad()(seqs).asnumpy()
     assert out.shape == (3, 3, 3)

@@ -112,7 +112,8 @@ def child_pids():
                 cmdline = f.read()
         except OSError:
             continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"resource_tracker" not in cmdline:
+        tracker = b"resource_tracker" in cmdline
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and not tracker:
             pids.append(int(stat.split("/")[2]))
     return pids
 

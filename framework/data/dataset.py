@@ -40,7 +40,8 @@ class Dataset:
         (the first ``len % num_shards`` parts have one more). Shard before shuffling when each
         distributed worker must see its own samples."""
         if not isinstance(num_shards, numbers.Integral) or num_shards < 1:
-            raise ValueError(f"Dataset.shard: num_shards must be a positive int, got {num_shards!r}")
+            raise ValueError(f"Dataset.shard: num_shards must be a positive int, "
+                             f"got {num_shards!r}")
         if not isinstance(index, numbers.Integral) or not 0 <= index < num_shards:
             raise ValueError(f"Dataset.shard: index must be an int in [0, {num_shards}), "
                              f"got {index!r}")
