@@ -129,24 +129,6 @@ class _Methods:
         self._version[0] += 1
         return True
 
-    def __iadd__(self, other):
-        return self._inplace(_arith.Add, other, "+=")
-
-    def __isub__(self, other):
-        return self._inplace(_arith.Subtract, other, "-=")
-
-    def __imul__(self, other):
-        return self._inplace(_arith.Multiply, other, "*=")
-
-    def __itruediv__(self, other):
-        return self._inplace(_arith.Divide, other, "/=")
-
-    def __imod__(self, other):
-        return self._inplace(_arith.Modulo, other, "%=")
-
-    def __ipow__(self, other):
-        return self._inplace(_arith.Power, other, "**=")
-
     # ------------------------------------------------------------- indexing
     def __getitem__(self, key):
         return _ops.getitem(self, key)
@@ -228,6 +210,47 @@ _BINARY = (
 )
 
 
+def _inplace_method(name: str, op, symbol: str):
+    """NDArray's ``name`` (``__isub__``, ...): ``self <symbol>= other`` in place.
+
+    Outside ``record()``, on cpu or gpu(0), with a float or an NDArray of the same
+    context as ``other``, the op's ufunc writes straight into this array here (an
+    SGD step's ``w -= lr * w.grad``); anything else takes ``_inplace``, which also
+    tries the ufunc, computes the result otherwise, and raises clear errors.
+    """
+    ufunc = op.ufunc
+
+    def method(self, other):
+        ctx = self._ctx
+        if not ctx.device_id and not STATE.recording:
+            kind = type(other)
+            if kind is NDArray:
+                raw = other._data if other._ctx is ctx else None
+            else:
+                raw = other if kind is float else None
+            if raw is not None:
+                try:
+                    getattr(ctx.xp, ufunc)(self._data, raw, out=self._data)
+                except (TypeError, ValueError, OverflowError):
+                    pass                  # the result does not fit in place: the general path
+                else:
+                    self._version[0] += 1
+                    return self
+        return self._inplace(op, other, symbol)
+
+    method.__name__ = name
+    method.__qualname__ = f"NDArray.{name}"
+    method.__doc__ = f"``self {symbol} other`` in place (operator {op.name})."
+    return method
+
+
+_INPLACE = (
+    ("__iadd__", _arith.Add, "+="), ("__isub__", _arith.Subtract, "-="),
+    ("__imul__", _arith.Multiply, "*="), ("__itruediv__", _arith.Divide, "/="),
+    ("__imod__", _arith.Modulo, "%="), ("__ipow__", _arith.Power, "**="),
+)
+
+
 # Methods that forward to the operator of the same name in framework.nd.
 _FORWARDED = (
     # elementwise math
@@ -274,5 +297,7 @@ def install() -> None:
             setattr(NDArray, name, value)
     for name, op, reverse in _BINARY:
         setattr(NDArray, name, _binary_method(name, op, reverse))
+    for name, op, symbol in _INPLACE:
+        setattr(NDArray, name, _inplace_method(name, op, symbol))
     for name in _FORWARDED:
         setattr(NDArray, name, _forwarding_method(name))

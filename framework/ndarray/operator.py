@@ -85,37 +85,68 @@ class Operator(Node):
     # ------------------------------------------------------------------ apply
     def __call__(self, *inputs):
         """Run forward on ``inputs`` (NDArrays, or Python scalars as constants)."""
-        ctx = None
-        datas = []
-        # while recording: one edge (node, output index) or None per input; kept when
-        # some input has a node (needs a gradient)
-        parents = [] if STATE.recording else None
-        wanted = False
-        for x in inputs:
-            if isinstance(x, NDArray):
-                if ctx is None:
-                    ctx = x._ctx
-                elif x._ctx is not ctx:
-                    self._mixed_context_error(inputs)
-                datas.append(x._data)
-                if parents is not None:
-                    node = x._node
-                    if node is None:
-                        parents.append(None)
-                    else:
-                        parents.append((node, x._index))
-                        wanted = True
+        if len(inputs) == 1 and type(inputs[0]) is NDArray:
+            x = inputs[0]                # one array: the common case, without the loop
+            ctx = x._ctx
+            self.ctx = ctx
+            xp = self.xp = ctx.xp
+            if ctx.device_id:            # gpu(1), gpu(2), ...: kernels run on that device
+                with ctx.scope():
+                    ys = self.forward(x._data)
             else:
-                datas.append(x)
-                if parents is not None:
-                    parents.append(None)
-        self.ctx = ctx
-        xp = self.xp = ctx.xp
-        if ctx.device_id:                # gpu(1), gpu(2), ...: kernels run on that device
-            with ctx.scope():
-                ys = self.forward(*datas)
+                ys = self.forward(x._data)
+            node = x._node
+            # the edge to the input's node, when this call is recorded
+            parents = ((node, x._index),) if node is not None and STATE.recording else None
+        elif len(inputs) == 2 and type(inputs[0]) is NDArray and type(inputs[1]) is NDArray \
+                and inputs[0]._ctx is inputs[1]._ctx:
+            a, b = inputs                # two arrays on one context: the other common case
+            ctx = a._ctx
+            self.ctx = ctx
+            xp = self.xp = ctx.xp
+            if ctx.device_id:
+                with ctx.scope():
+                    ys = self.forward(a._data, b._data)
+            else:
+                ys = self.forward(a._data, b._data)
+            node_a, node_b = a._node, b._node
+            if (node_a is not None or node_b is not None) and STATE.recording:
+                parents = (None if node_a is None else (node_a, a._index),
+                           None if node_b is None else (node_b, b._index))
+            else:
+                parents = None
         else:
-            ys = self.forward(*datas)
+            ctx = None
+            datas = []
+            edges = [] if STATE.recording else None   # one edge (node, index) or None per input
+            parents = None
+            for x in inputs:
+                if isinstance(x, NDArray):
+                    if ctx is None:
+                        ctx = x._ctx
+                    elif x._ctx is not ctx:
+                        self._mixed_context_error(inputs)
+                    datas.append(x._data)
+                    if edges is not None:
+                        node = x._node
+                        if node is None:
+                            edges.append(None)
+                        else:
+                            edges.append((node, x._index))
+                            parents = edges      # some input needs a gradient: recorded
+                else:
+                    datas.append(x)
+                    if edges is not None:
+                        edges.append(None)
+            self.ctx = ctx
+            xp = self.xp = ctx.xp
+            if ctx.device_id:
+                with ctx.scope():
+                    ys = self.forward(*datas)
+            else:
+                ys = self.forward(*datas)
+            if parents is not None:
+                parents = tuple(parents)
         ctx = self.ctx                  # CopyTo changes it to the destination
         if type(ys) is not tuple:
             if ys.ndim == 0:
@@ -124,8 +155,8 @@ class Operator(Node):
             if self.is_view:
                 out._version = version = inputs[0]._version
                 version[1] = True
-            if wanted:
-                self._record(inputs, (out,), tuple(parents))
+            if parents is not None:
+                self._record(inputs, (out,), parents)
                 out._node = self
             return out
         outs = []
@@ -137,8 +168,8 @@ class Operator(Node):
             version[1] = True
             for out in outs:
                 out._version = version
-        if wanted:
-            self._record(inputs, outs, tuple(parents))
+        if parents is not None:
+            self._record(inputs, outs, parents)
             i = 0
             for out in outs:
                 out._node, out._index = self, i

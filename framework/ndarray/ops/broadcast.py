@@ -66,8 +66,9 @@ def sum_to(x: NDArray, shape: Sequence[int], *, out: Optional[NDArray] = None) -
     """Sum ``x`` over broadcast axes so that it has ``shape``; ``x`` itself if it already has."""
     shape = tuple(shape)
     if x._data.shape == shape:
-        return write_out(x, out, 'sum_to')
-    return write_out(SumTo(shape)(x), out, 'sum_to')
+        return x if out is None else write_out(x, out, 'sum_to')
+    result = SumTo(shape)(x)
+    return result if out is None else write_out(result, out, 'sum_to')
 
 
 def broadcast_to(data: NDArray, shape: Sequence[int], *, out: Optional[NDArray] = None) -> NDArray:

@@ -34,6 +34,14 @@ __all__ = ["getitem", "setitem", "take", "pick", "one_hot", "topk", "sort", "arg
 
 Index = Any
 
+try:        # the ufunc behind numpy.clip, which wraps it in two Python layers (NumPy 2, then 1)
+    from numpy._core.umath import clip as _numpy_clip
+except ImportError:                                   # pragma: no cover
+    try:
+        from numpy.core.umath import clip as _numpy_clip
+    except ImportError:
+        _numpy_clip = None
+
 
 # --------------------------------------------------------------------- keys
 def _describe(key) -> str:
@@ -356,7 +364,8 @@ def _indices(indices, data: NDArray, where: str):
 def _fix_mode(idx, size: int, mode: str, where: str, xp):
     """Bring out-of-range indices into [0, size) as ``mode`` says."""
     if mode == "clip":
-        # xp.clip's result, without NumPy's two layers of Python wrappers around it
+        if xp is numpy and _numpy_clip is not None:
+            return _numpy_clip(idx, 0, size - 1)  # numpy.clip's ufunc, without its wrappers
         return xp.minimum(xp.maximum(idx, 0), size - 1)
     if mode == "wrap":
         return xp.mod(idx, size)
@@ -410,10 +419,30 @@ def _grid(xp, shape: Tuple[int, ...], axis: int, idx, keepdims: bool = True) -> 
         if i == axis:
             key.append(idx)
             continue
-        view = [1] * out_ndim
-        view[i if keepdims or i < axis else i - 1] = d
-        key.append(xp.arange(d, dtype=numpy.int64).reshape(view))
+        positions = _arange(xp, d)
+        if out_ndim > 1:
+            view = [1] * out_ndim
+            view[i if keepdims or i < axis else i - 1] = d
+            positions = positions.reshape(view)
+        key.append(positions)
     return tuple(key)
+
+
+_RANGES: dict = {}          # d -> read-only NumPy int64 arange(d), reused as index arrays
+
+
+def _arange(xp, d: int):
+    """``xp.arange(d)`` as int64; on NumPy one shared read-only array per length
+    (index keys only read it)."""
+    if xp is not numpy:
+        return xp.arange(d, dtype=numpy.int64)
+    positions = _RANGES.get(d)
+    if positions is None:
+        positions = numpy.arange(d, dtype=numpy.int64)
+        positions.flags.writeable = False
+        if len(_RANGES) < 256:
+            _RANGES[d] = positions
+    return positions
 
 
 @on_data_device
@@ -446,7 +475,7 @@ def pick(data: NDArray, index, axis: int = -1, keepdims: bool = False,
         idx = idx.reshape(kept)
     # one position per element of the other axes: distinct positions
     result = GetItem(_grid(xp, shape, axis, idx, keepdims), False, "pick", unique=True)(data)
-    return write_out(result, out, 'pick')
+    return result if out is None else write_out(result, out, 'pick')
 
 
 # ----------------------------------------------------------------- one_hot

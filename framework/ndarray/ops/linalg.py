@@ -97,7 +97,8 @@ def dot(lhs: NDArray, rhs: NDArray, transpose_a: bool = False, transpose_b: bool
         _check_arrays("dot", lhs=lhs, rhs=rhs)
     ls, rs = tuple(lhs._data.shape), tuple(rhs._data.shape)
     if len(ls) == 2 and len(rs) == 2:
-        return write_out(MatMul(transpose_a, transpose_b, "dot")(lhs, rhs), out, 'dot')
+        result = MatMul(transpose_a, transpose_b, "dot")(lhs, rhs)
+        return result if out is None else write_out(result, out, 'dot')
     if lhs.ndim == 0 or rhs.ndim == 0:
         raise ValueError(f"operator dot: shapes {ls} and {rs}: both inputs need at least one "
                          f"dimension")

@@ -26,6 +26,9 @@ from .shape import Reshape
 __all__ = ["sum", "mean", "max", "min", "prod", "nansum", "nanprod", "norm", "argmax",
            "argmin", "argmax_channel", "sum_axis", "max_axis", "min_axis"]
 
+_EVERY_AXIS = tuple(tuple(range(n)) for n in range(9))   # n -> (0, ..., n - 1)
+
+
 def kept_shape(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> Tuple[int, ...]:
     """``shape`` with each reduced axis set to 1 (as ``keepdims=True`` gives)."""
     kept = list(shape)
@@ -51,8 +54,11 @@ class _Reduce(Operator):
         raise NotImplementedError
 
     def resolve(self, x) -> Tuple[int, ...]:
-        self.in_shape = x.shape
-        self.axes = normalize_axes(self.axis, x.ndim, self.exclude, self.name)
+        self.in_shape = shape = x.shape
+        if self.axis is None and len(shape) < len(_EVERY_AXIS):
+            self.axes = _EVERY_AXIS[len(shape)]      # all axes (exclude or not, as MXNet)
+        else:
+            self.axes = normalize_axes(self.axis, len(shape), self.exclude, self.name)
         return self.axes
 
     def unreduce(self, g: NDArray) -> NDArray:
@@ -96,7 +102,10 @@ class Mean(_Reduce):
         self.count = count
         dtype = x.dtype
         if dtype.kind == "f" and dtype.itemsize >= 4 and 0 < x.size <= SEQUENTIAL_LIMIT:
-            y = x.sum(axis=axes, keepdims=self.keepdims) / count   # few float32/64 values
+            # few float32/64 values: NumPy's sum; a vector's mean keeps its axis, so that
+            # the result has MXNet's shape (1,) without a reshape
+            y = x.sum(axis=axes, keepdims=self.keepdims or len(axes) == len(x.shape) == 1)
+            y = y / count
             return y if y.dtype == dtype else y.astype(dtype)
         if x.dtype.kind != "f" or not self.count:
             y = x.mean(axis=axes, keepdims=self.keepdims)
@@ -276,14 +285,16 @@ def sum(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool 
     (d0, ..., dn) -> the shape without the reduced axes (kept as 1 with ``keepdims``).
     """
     check_array(data, "sum")
-    return write_out(Sum(axis, keepdims, exclude)(data), out, 'sum')
+    result = Sum(axis, keepdims, exclude)(data)
+    return result if out is None else write_out(result, out, 'sum')
 
 
 def mean(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False,
          *, out: Optional[NDArray] = None) -> NDArray:
     """Arithmetic mean over ``axis``; shapes as in :func:`sum`."""
     check_array(data, "mean")
-    return write_out(Mean(axis, keepdims, exclude)(data), out, 'mean')
+    result = Mean(axis, keepdims, exclude)(data)
+    return result if out is None else write_out(result, out, 'mean')
 
 
 def max(data: NDArray, axis: Axis = None, keepdims: bool = False, exclude: bool = False,

@@ -106,13 +106,15 @@ def softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,
 
     ``temperature`` t defaults to 1; ``dtype`` casts the input (and so the output) first.
     """
-    return write_out(_apply(Softmax, data, axis, temperature, dtype), out, 'softmax')
+    result = _apply(Softmax, data, axis, temperature, dtype)
+    return result if out is None else write_out(result, out, 'softmax')
 
 
 def log_softmax(data: NDArray, axis: int = -1, temperature: Optional[float] = None,
                 dtype: DTypeLike = None, *, out: Optional[NDArray] = None) -> NDArray:
     """log(softmax(data, axis, temperature)), computed stably; same shape as ``data``."""
-    return write_out(_apply(LogSoftmax, data, axis, temperature, dtype), out, 'log_softmax')
+    result = _apply(LogSoftmax, data, axis, temperature, dtype)
+    return result if out is None else write_out(result, out, 'log_softmax')
 
 
 def softmax_cross_entropy(data: NDArray, label: NDArray, *,
