@@ -106,12 +106,19 @@ def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
         while queue:
             node = heappop(queue)[1]
             parents = node.parents
+            # the node's rule (inline: this loop runs once per recorded operation)
             if node.n_out == 1:
                 g = pending.pop(node)
                 if g is None:                   # reached, but every path was constant
                     _reach(parents, pending, leaf_grads, queue)
                     continue
-                grads_out = (g,)
+                if node.versions:
+                    node.check_versions()
+                if node.ctx.device_id:          # gpu(1), ...: raw work in backward runs there
+                    with node.ctx.scope():
+                        grads_in = node.backward(g)
+                else:
+                    grads_in = node.backward(g)
             else:
                 grads_out = pending.pop(node)
                 for g in grads_out:
@@ -121,14 +128,10 @@ def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
                     _reach(parents, pending, leaf_grads, queue)
                     continue
                 grads_out = _fill_zeros(node, grads_out)
-            # the node's rule (inline: this loop runs once per recorded operation)
-            if node.versions:
-                node.check_versions()
-            if node.ctx.device_id:              # gpu(1), ...: raw work in backward runs there
+                if node.versions:
+                    node.check_versions()
                 with node.ctx.scope():
                     grads_in = node.backward(*grads_out)
-            else:
-                grads_in = node.backward(*grads_out)
             if type(grads_in) is not tuple:
                 grads_in = (grads_in,)
             if len(grads_in) != len(parents):

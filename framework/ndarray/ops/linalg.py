@@ -39,12 +39,20 @@ class MatMul(Operator):
     ``transpose_a`` and (..., n, k) for ``b`` when ``transpose_b``.
     """
 
+    name = "dot"
     saves_inputs = (0, 1)
     input_users = ((1,), (0,))       # a is read only for b's gradient, and b for a's
+    ta = tb = False                  # transpose_a, transpose_b
 
     def __init__(self, transpose_a: bool = False, transpose_b: bool = False,
                  name: str = "dot") -> None:
-        self.ta, self.tb, self.name = bool(transpose_a), bool(transpose_b), name
+        # only what differs from the class defaults is set: one is made per product
+        if transpose_a:
+            self.ta = True
+        if transpose_b:
+            self.tb = True
+        if name != "dot":
+            self.name = name
 
     def forward(self, a, b):
         sa, sb = a.shape, b.shape
