@@ -428,6 +428,11 @@ def profile(weights, batches, args, torch) -> None:
           f"{n_ops:.0f} operators, {tiny[3] / n_ops * 1e3:.1f} us each")
     if "pytorch 1x1" in ms:
         print(f"  pytorch on 1x1 shapes          {fmt(ms['pytorch 1x1'])}")
+        forward, backward, update, total = paired_ratios(runs["framework 1x1"],
+                                                         runs["pytorch 1x1"])
+        print(f"  overhead ratio framework/pytorch on 1x1 shapes: {total:.2f}x per step "
+              f"(forward {forward:.2f}x, backward {backward:.2f}x, update {update:.2f}x; "
+              f"median of {repeat} per-repeat ratios; target < 1)")
     # the rest, per repeat (the runs of a repeat are adjacent in time, so load changes cancel)
     rest = statistics.median((sum(a) - sum(b) - sum(c)) / n * 1e3 for a, b, c in
                              zip(runs["framework"], runs["numpy"], runs["framework 1x1"]))

@@ -7,8 +7,10 @@ per operation is the framework's own cost: creating the array, the graph node,
 the bookkeeping, and the same again for its gradient. PyTorch eager runs the same
 chain in the same process, and the ratio is printed.
 
-    python benchmarks/op_overhead.py                 # 1,000 ops, median of 7 repeats
+    python benchmarks/op_overhead.py                 # 1,000 ops, median of 15 repeats
     python benchmarks/op_overhead.py --profile       # and cProfile's top costs
+
+Target (issue 6): at most 0.8x PyTorch's time per op, the median of the per-repeat ratios.
 """
 import argparse
 import statistics
@@ -137,7 +139,8 @@ def main(argv=None) -> None:
     if "pytorch" in runs:
         forward, backward, total = ratios(runs["framework"], runs["pytorch"])
         print(f"ratio      framework/pytorch: {total:.2f}x per op (forward {forward:.2f}x, "
-              f"backward {backward:.2f}x; median of {args.repeat} per-repeat ratios)")
+              f"backward {backward:.2f}x; median of {args.repeat} per-repeat ratios; "
+              f"target at most 0.8x)")
         if not np.allclose(grads["framework"], grads["pytorch"], rtol=1e-4):
             print(f"warning: the gradients differ: framework {grads['framework']}, "
                   f"pytorch {grads['pytorch']}")

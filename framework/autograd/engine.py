@@ -102,32 +102,43 @@ def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
 
     old_rec, old_train = STATE.recording, STATE.training
     STATE.recording, STATE.training = create_graph, train_mode
+    # The next node to visit is often the one just reached (a chain of operations): it is
+    # then carried to the next iteration, with its gradient, past the heap and `pending`.
+    carried = carried_g = None
     try:
-        while queue:
-            node = heappop(queue)[1]
+        while True:
+            if carried is not None:
+                node, g = carried, carried_g
+                carried = None
+            elif queue:
+                node = heappop(queue)[1]
+                g = pending.pop(node)           # one output: its gradient; more: a list
+            else:
+                break
             parents = node.parents
             # the node's rule (inline: this loop runs once per recorded operation)
             if node.n_out == 1:
-                g = pending.pop(node)
                 if g is None:                   # reached, but every path was constant
                     _reach(parents, pending, leaf_grads, queue)
                     continue
-                if node.versions:
-                    node.check_versions()
+                versions = node.versions        # what the rule reads, unchanged since?
+                if versions:
+                    for cell, count in versions:
+                        if cell[0] != count:
+                            node.check_versions()   # raises, naming the operator
                 if node.ctx.device_id:          # gpu(1), ...: raw work in backward runs there
                     with node.ctx.scope():
                         grads_in = node.backward(g)
                 else:
                     grads_in = node.backward(g)
             else:
-                grads_out = pending.pop(node)
-                for g in grads_out:
-                    if g is not None:
+                for gi in g:
+                    if gi is not None:
                         break
                 else:
                     _reach(parents, pending, leaf_grads, queue)
                     continue
-                grads_out = _fill_zeros(node, grads_out)
+                grads_out = _fill_zeros(node, g)
                 if node.versions:
                     node.check_versions()
                 with node.ctx.scope():
@@ -151,19 +162,31 @@ def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
                         elif g is not None:
                             leaf_grads[parent] = old + g
                     elif parent.n_out == 1:
-                        old = pending.get(parent, _UNSEEN)
-                        if old is _UNSEEN:
-                            if parent.freed:
-                                raise _freed_error(parent)
-                            pending[parent] = g
-                            heappush(queue, (-parent.seq, parent))
-                        elif g is not None:
-                            pending[parent] = g if old is None else old + g
+                        if parent is carried:
+                            if g is not None:
+                                carried_g = g if carried_g is None else carried_g + g
+                        else:
+                            old = pending.get(parent, _UNSEEN)
+                            if old is _UNSEEN:
+                                if parent.freed:
+                                    raise _freed_error(parent)
+                                if carried is None:
+                                    carried, carried_g = parent, g
+                                else:
+                                    pending[parent] = g
+                                    heappush(queue, (-parent.seq, parent))
+                            elif g is not None:
+                                pending[parent] = g if old is None else old + g
                     else:
                         _send(parent, edge[1], g, pending, leaf_grads, queue)
                 i += 1
             if not retain_graph:
                 node.release()
+            if carried is not None and queue and queue[0][0] < -carried.seq:
+                # a queued node was recorded later: it goes first, and the carried one waits
+                pending[carried] = carried_g
+                heappush(queue, (-carried.seq, carried))
+                carried = None
     finally:
         STATE.recording, STATE.training = old_rec, old_train
     return leaf_grads
@@ -234,6 +257,8 @@ def backward(heads: NDArrayOrList, head_grads=None, retain_graph: bool = False,
         if var._ctx.device_id:
             with var._ctx.scope():
                 _write_gradient(buf._data, g, add)
+        elif g is not None and not add:
+            buf._data[...] = g._data                # grad_req 'write': the common case
         else:
             _write_gradient(buf._data, g, add)
         buf._version[0] += 1

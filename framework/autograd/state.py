@@ -55,7 +55,7 @@ class _Scope(ContextDecorator):
         if self.training is not None:
             state.training = self.training
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
         STATE.recording, STATE.training = self.old
 
     def _recreate_cm(self) -> "_Scope":

@@ -89,7 +89,7 @@ class Operator(Node):
             x = inputs[0]                # one array: the common case, without the loop
             ctx = x._ctx
             self.ctx = ctx
-            xp = self.xp = ctx.xp
+            self.xp = ctx.xp
             if ctx.device_id:            # gpu(1), gpu(2), ...: kernels run on that device
                 with ctx.scope():
                     ys = self.forward(x._data)
@@ -103,7 +103,7 @@ class Operator(Node):
             a, b = inputs                # two arrays on one context: the other common case
             ctx = a._ctx
             self.ctx = ctx
-            xp = self.xp = ctx.xp
+            self.xp = ctx.xp
             if ctx.device_id:
                 with ctx.scope():
                     ys = self.forward(a._data, b._data)
@@ -139,7 +139,7 @@ class Operator(Node):
                     if edges is not None:
                         edges.append(None)
             self.ctx = ctx
-            xp = self.xp = ctx.xp
+            self.xp = ctx.xp
             if ctx.device_id:
                 with ctx.scope():
                     ys = self.forward(*datas)
@@ -147,10 +147,10 @@ class Operator(Node):
                 ys = self.forward(*datas)
             if parents is not None:
                 parents = tuple(parents)
-        ctx = self.ctx                  # CopyTo changes it to the destination
+        ctx = self.ctx                  # CopyTo changes it (and xp) to the destination
         if type(ys) is not tuple:
             if ys.ndim == 0:
-                ys = xp.asarray(ys)     # NumPy returns scalars for 0-d results
+                ys = self.xp.asarray(ys)   # NumPy returns scalars for 0-d results
             out = NDArray(ys, ctx)
             if self.is_view:
                 out._version = version = inputs[0]._version
@@ -160,6 +160,7 @@ class Operator(Node):
                 out._node = self
             return out
         outs = []
+        xp = self.xp
         for y in ys:
             outs.append(NDArray(xp.asarray(y) if y.ndim == 0 else y, ctx))
         outs = tuple(outs)

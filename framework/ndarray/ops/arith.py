@@ -9,10 +9,10 @@ from typing import Optional
 
 import numpy
 
-from ..ndarray import NDArray, _operand
+from ..ndarray import _SEQUENCE, NDArray, _operand
 from ..operator import Operator
 from .checks import write_out
-from .broadcast import sum_to
+from .broadcast import SumTo, sum_to
 
 __all__ = ["add", "subtract", "multiply", "divide", "modulo", "power", "maximum", "minimum",
            "negative", "equal", "not_equal", "greater", "greater_equal", "lesser",
@@ -98,7 +98,11 @@ class _Binary(Operator):
         else:
             edge_b = shape_b = None
         node.shapes = (shape_a, shape_b)
-        node._record((lhs, rhs), (out,), (edge_a, edge_b))
+        if cls.saves_inputs or cls.saves_outputs:
+            node._record((lhs, rhs), (out,), (edge_a, edge_b))
+        else:                       # add, subtract: nothing saved, nothing to check later
+            node.parents = (edge_a, edge_b)
+            node.seq = next(_SEQUENCE)
         out._node = node
 
     def check_int_scalar(self, array, scalar: int) -> None:
@@ -115,9 +119,9 @@ class _Binary(Operator):
         """Reduce each wanted gradient to its operand's shape."""
         sa, sb = self.shapes
         if ga is not None and ga._data.shape != sa:
-            ga = sum_to(ga, sa)
+            ga = SumTo(tuple(sa))(ga)
         if gb is not None and gb._data.shape != sb:
-            gb = sum_to(gb, sb)
+            gb = SumTo(tuple(sb))(gb)
         return ga, gb
 
 

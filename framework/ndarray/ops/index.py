@@ -473,8 +473,12 @@ def pick(data: NDArray, index, axis: int = -1, keepdims: bool = False,
     idx = _fix_mode(idx, shape[axis], mode, "pick", xp)
     if keepdims:
         idx = idx.reshape(kept)
+    if axis == 1 and len(shape) == 2 and not keepdims:
+        key = (_arange(xp, shape[0]), idx)        # rows of a matrix: the common case
+    else:
+        key = _grid(xp, shape, axis, idx, keepdims)
     # one position per element of the other axes: distinct positions
-    result = GetItem(_grid(xp, shape, axis, idx, keepdims), False, "pick", unique=True)(data)
+    result = GetItem(key, False, "pick", unique=True)(data)
     return result if out is None else write_out(result, out, 'pick')
 
 
