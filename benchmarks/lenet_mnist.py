@@ -8,13 +8,7 @@ batch 128, real MNIST from ``../shared/data/mnist``; see ``mnist_epoch.py``.
     python benchmarks/lenet_mnist.py --threads 1     # one BLAS/PyTorch thread
     python benchmarks/lenet_mnist.py --batches 10 --repeat 1   # a quick check
 """
-import importlib.util
-import pathlib
-
-_spec = importlib.util.spec_from_file_location(
-    "mnist_epoch", pathlib.Path(__file__).resolve().parent / "mnist_epoch.py")
-mnist_epoch = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mnist_epoch)
+import mnist_epoch   # benchmarks/mnist_epoch.py: this script's folder is on sys.path
 
 
 def build(lib):

@@ -167,7 +167,40 @@ class MultiFactorScheduler(LRScheduler):
         return self.base_lr
 
 
-class PolyScheduler(LRScheduler):
+class _DecayScheduler(LRScheduler):
+    """What Poly and Cosine share: after the warm-up, decay from ``base_lr`` to
+    ``final_lr`` over ``max_update - warmup_steps`` updates by ``_factor(k)`` (1 at
+    k = 0, 0 at the end); beyond ``max_update`` the last rate computed is kept."""
+
+    def __init__(self, max_update: int, base_lr: float, final_lr: float, warmup_steps: int,
+                 warmup_begin_lr: float, warmup_mode: str) -> None:
+        super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
+        name = type(self).__name__
+        _check_int(name, "max_update", max_update)
+        if max_update < 1:
+            raise ValueError(f"{name}: maximum number of updates must be strictly "
+                             f"positive, got max_update={max_update}")
+        if max_update == warmup_steps:
+            raise ValueError(f"{name}: max_update ({max_update}) must differ from "
+                             f"warmup_steps ({warmup_steps}): the decay needs at least one step")
+        self.base_lr_orig = self.base_lr
+        self.max_update = max_update
+        self.final_lr = final_lr
+        self.max_steps = self.max_update - self.warmup_steps
+
+    def _factor(self, steps_done: int) -> float:
+        raise NotImplementedError
+
+    def __call__(self, num_update: int) -> float:
+        if num_update < self.warmup_steps:
+            return self.get_warmup_lr(num_update)
+        if num_update <= self.max_update:
+            self.base_lr = (self.final_lr + (self.base_lr_orig - self.final_lr)
+                            * self._factor(num_update - self.warmup_steps))
+        return self.base_lr
+
+
+class PolyScheduler(_DecayScheduler):
     """Polynomial decay after the warm-up, with ``t = (num_update - warmup_steps) /
     (max_update - warmup_steps)``: ``final_lr + (base_lr - final_lr) * (1 - t) ** pwr``
     for ``warmup_steps <= num_update <= max_update``; beyond ``max_update`` the last
@@ -177,31 +210,15 @@ class PolyScheduler(LRScheduler):
     def __init__(self, max_update: int, base_lr: float = 0.01, pwr: float = 2,
                  final_lr: float = 0, warmup_steps: int = 0, warmup_begin_lr: float = 0,
                  warmup_mode: str = "linear"):
-        super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        _check_int("PolyScheduler", "max_update", max_update)
-        if max_update < 1:
-            raise ValueError(f"PolyScheduler: maximum number of updates must be strictly "
-                             f"positive, got max_update={max_update}")
-        if max_update == warmup_steps:
-            raise ValueError(f"PolyScheduler: max_update ({max_update}) must differ from "
-                             f"warmup_steps ({warmup_steps}): the decay needs at least one step")
+        super().__init__(max_update, base_lr, final_lr, warmup_steps, warmup_begin_lr,
+                         warmup_mode)
         self.power = pwr
-        self.base_lr_orig = self.base_lr
-        self.max_update = max_update
-        self.final_lr = final_lr
-        self.max_steps = self.max_update - self.warmup_steps
 
-    def __call__(self, num_update: int) -> float:
-        if num_update < self.warmup_steps:
-            return self.get_warmup_lr(num_update)
-        if num_update <= self.max_update:
-            progress = float(num_update - self.warmup_steps) / float(self.max_steps)
-            self.base_lr = (self.final_lr
-                            + (self.base_lr_orig - self.final_lr) * pow(1 - progress, self.power))
-        return self.base_lr
+    def _factor(self, steps_done: int) -> float:
+        return pow(1 - float(steps_done) / float(self.max_steps), self.power)
 
 
-class CosineScheduler(LRScheduler):
+class CosineScheduler(_DecayScheduler):
     """Cosine decay after the warm-up, with ``t = (num_update - warmup_steps) /
     (max_update - warmup_steps)``: ``final_lr + (base_lr - final_lr) * (1 + cos(pi * t)) / 2``
     for ``warmup_steps <= num_update <= max_update``; beyond ``max_update`` the last
@@ -211,24 +228,8 @@ class CosineScheduler(LRScheduler):
     def __init__(self, max_update: int, base_lr: float = 0.01, final_lr: float = 0,
                  warmup_steps: int = 0, warmup_begin_lr: float = 0,
                  warmup_mode: str = "linear"):
-        super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        _check_int("CosineScheduler", "max_update", max_update)
-        if max_update < 1:
-            raise ValueError(f"CosineScheduler: maximum number of updates must be strictly "
-                             f"positive, got max_update={max_update}")
-        if max_update == warmup_steps:
-            raise ValueError(f"CosineScheduler: max_update ({max_update}) must differ from "
-                             f"warmup_steps ({warmup_steps}): the decay needs at least one step")
-        self.base_lr_orig = base_lr
-        self.max_update = max_update
-        self.final_lr = final_lr
-        self.max_steps = self.max_update - self.warmup_steps
+        super().__init__(max_update, base_lr, final_lr, warmup_steps, warmup_begin_lr,
+                         warmup_mode)
 
-    def __call__(self, num_update: int) -> float:
-        if num_update < self.warmup_steps:
-            return self.get_warmup_lr(num_update)
-        if num_update <= self.max_update:
-            angle = math.pi * (num_update - self.warmup_steps) / self.max_steps
-            self.base_lr = (self.final_lr
-                            + (self.base_lr_orig - self.final_lr) * (1 + math.cos(angle)) / 2)
-        return self.base_lr
+    def _factor(self, steps_done: int) -> float:
+        return (1 + math.cos(math.pi * steps_done / self.max_steps)) / 2
