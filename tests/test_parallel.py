@@ -1,12 +1,10 @@
 """``ops/parallel.py``: work split over threads gives the same results, bit for bit.
 
 The pool runs parts on the calling thread and on pool threads, reports the first
-error, runs inline when nested or with one thread; ``matmul`` cuts a product into
-blocks below OpenBLAS's threading threshold and still equals one product; relu
+error, runs inline when nested or with one thread; relu
 and its gradient (split above a size threshold) keep NaN's behaviour; the number
 of threads changes no result.
 """
-import itertools
 import threading
 
 import numpy as np
@@ -16,7 +14,6 @@ import framework as fw
 from framework import autograd, nd
 from framework.ndarray.ops import parallel
 from framework.test_utils import assert_almost_equal, check_numeric_gradient
-from strict_backend import strict
 
 
 @pytest.fixture(autouse=True)
@@ -94,33 +91,6 @@ def test_parts_depend_on_the_shapes_only():
     assert parallel.parts_for(128, 10 ** 9) == 8
     assert parallel.parts_for(3, 10 ** 9) == 3
     assert parallel.parts_for(128, 100, min_size=1000) == 1
-
-
-@pytest.mark.parametrize("m,k,n", [(128, 800, 500), (128, 500, 800), (500, 128, 800),
-                                   (10, 128, 500), (37, 1000, 113), (129, 700, 1001)])
-def test_matmul_in_blocks_equals_one_product(m, k, n):
-    rng = np.random.RandomState(0)
-    for ta, tb in itertools.product((False, True), repeat=2):
-        a = rng.standard_normal((k, m)).T if ta else rng.standard_normal((m, k))
-        b = rng.standard_normal((n, k)).T if tb else rng.standard_normal((k, n))
-        a, b = a.astype(np.float32), b.astype(np.float32)
-        expected = a.astype(np.float64) @ b
-        results = []
-        for threads in (1, 2):
-            parallel.set_num_threads(threads)
-            results.append(parallel.matmul(np, a, b))
-        np.testing.assert_array_equal(results[0], results[1])
-        assert_almost_equal(results[0], expected, rtol=1e-5, atol=1e-4)
-    rows, cols = parallel._blocks(m, k, n)
-    assert rows * cols * k < parallel.SINGLE_THREAD_MNK
-
-
-def test_matmul_on_other_modules_and_dtypes_is_one_call():
-    a, b = strict.ones((200, 300), dtype="float32"), strict.ones((300, 400), dtype="float32")
-    out = parallel.matmul(strict, a, b)
-    assert isinstance(out, strict.ndarray) and float(out[0, 0]) == 300.0
-    h = np.ones((200, 300), dtype=np.float16)
-    assert parallel.matmul(np, h, h.T).dtype == np.float16
 
 
 def test_elementwise_splits_with_scalars_and_keeps_results():

@@ -7,14 +7,13 @@ on the calling thread and on ``num_threads() - 1`` pool threads; each part
 writes only its own slice of the outputs, and NumPy releases the GIL inside
 its loops, so the parts run on all cores.
 
-Products inside parts must stay single-threaded in the BLAS. OpenBLAS's idle
-worker threads spin on a core for about 0.1 s after every threaded product
-(they never yield), which takes that core from the pool; and two parts asking
-for a threaded product at once queue for the same workers. OpenBLAS (NumPy's
-wheels) runs a GEMM on the calling thread when m*n*k < ``SINGLE_THREAD_MNK``,
-so operators cut their products into pieces below it, batched into one
-``matmul`` call per part (``splits_products()`` says whether that holds for
-NumPy's BLAS).
+Products inside parts must stay single-threaded in the BLAS: two parts asking
+for a threaded product at once queue for the same OpenBLAS workers. OpenBLAS
+(NumPy's wheels) runs a GEMM on the calling thread when m*n*k <
+``SINGLE_THREAD_MNK``, so the convolution's parts cut their products into
+pieces below it (``splits_products()`` says whether that holds for NumPy's
+BLAS). A lone product is one ``xp.matmul``: OpenBLAS threads it faster than
+blocks spread over the pool (2x at batch-128 MLP shapes on an idle machine).
 
 The cut into parts depends only on the shapes, never on the thread count:
 results are the same, bit for bit, with one thread or several.
@@ -279,73 +278,3 @@ def elementwise(xp, function: Callable, out, *arrays, min_size: int = 1 << 17) -
         function(*[a[key] if cut else a for a, cut in zip(arrays, sliced)], out=out[key])
 
     run_parts(n_parts, work)
-
-
-# -------------------------------------------------------------- products
-_BLAS_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
-_MIN_PART_FLOPS = 1 << 22
-
-
-def _blocks(m: int, k: int, n: int):
-    """Rows and columns of the output blocks of an (m, k) @ (k, n) product, each
-    block's product below ``SINGLE_THREAD_MNK``: columns a multiple of 16 (the
-    vector width) where the rows can stay at 16 or more."""
-    area = (SINGLE_THREAD_MNK - 1) // k
-    for cols in (64, 32, 16, 8):
-        if area // cols >= 16 or cols == 8:
-            break
-    cols = max(1, min(n, cols, area))
-    rows = max(1, min(m, area // cols))
-    if rows >= 16:
-        rows -= rows % 8
-    if rows == m:                          # one band: widen the blocks instead
-        cols = max(1, min(n, area // rows))
-    return rows, cols
-
-
-def _band_product(a, b, out, rows: int, cols: int) -> None:
-    """out = a @ b for a band of at most a few ``rows``-row blocks: full blocks in one
-    batched call, then the right and bottom remainders."""
-    m, k = a.shape
-    n = b.shape[1]
-    mb, nb = m // rows, n // cols
-    if mb and nb:                          # views only: splitting an axis never copies
-        numpy.matmul(a[:mb * rows].reshape(mb, 1, rows, k),
-                     b[:, :nb * cols].reshape(k, nb, cols).swapaxes(0, 1),
-                     out=out[:mb * rows, :nb * cols].reshape(mb, rows, nb, cols).swapaxes(1, 2))
-    if nb * cols < n:                      # right remainder, row block by row block
-        for i in range(0, m, rows):
-            numpy.matmul(a[i:i + rows], b[:, nb * cols:], out=out[i:i + rows, nb * cols:])
-    if mb * rows < m and nb:               # bottom remainder
-        low = mb * rows
-        numpy.matmul(a[low:], b[:, :nb * cols].reshape(k, nb, cols).swapaxes(0, 1),
-                     out=out[low:, :nb * cols].reshape(m - low, nb, cols).swapaxes(0, 1))
-
-
-def matmul(xp, a, b, out=None):
-    """``a @ b`` for 2-D ``a`` (M, K) and ``b`` (K, N) (any strides), into ``out``.
-
-    On NumPy with OpenBLAS, a product big enough to be threaded is cut into output
-    blocks that OpenBLAS runs single-threaded, bands of blocks spread over
-    ``run_parts`` (see the module docstring). Anything else: one ``xp.matmul``."""
-    m, k = a.shape
-    n = b.shape[1]
-    if out is None:
-        out = xp.empty((m, n), dtype=xp.result_type(a, b))
-    if (not is_host(xp) or m * n * k < SINGLE_THREAD_MNK or k * 4 >= SINGLE_THREAD_MNK
-            or out.dtype not in _BLAS_DTYPES or a.dtype != out.dtype or b.dtype != out.dtype
-            or not splits_products()):
-        xp.matmul(a, b, out=out)
-        return out
-    rows, cols = _blocks(m, k, n)
-    bands = -(-m // rows)
-    n_parts = parts_for(bands, 2 * m * n * k, _MIN_PART_FLOPS)
-    cuts = [rows * c for c in bounds(bands, n_parts)]
-    cuts[-1] = m
-
-    def work(i):
-        lo, hi = cuts[i], cuts[i + 1]
-        _band_product(a[lo:hi], b, out[lo:hi], rows, cols)
-
-    run_parts(n_parts, work)
-    return out
