@@ -33,10 +33,11 @@ def saturate_uint8(values):
 
 
 def torch_resize(array_hwc, out_h, out_w, mode):
-    """torch's interpolate (half-pixel bilinear / floor nearest) on an (N,) H, W, C array."""
+    """torch's interpolate (half-pixel bilinear and bicubic, floor nearest, area) on an
+    (N,) H, W, C array."""
     batch = array_hwc if array_hwc.ndim == 4 else array_hwc[None]
     t = torch.from_numpy(batch.astype(np.float64)).permute(0, 3, 1, 2)
-    kwargs = {"align_corners": False} if mode == "bilinear" else {}
+    kwargs = {"align_corners": False} if mode in ("bilinear", "bicubic") else {}
     out = F.interpolate(t, size=(out_h, out_w), mode=mode, **kwargs).permute(0, 2, 3, 1).numpy()
     return out if array_hwc.ndim == 4 else out[0]
 
@@ -136,10 +137,42 @@ def test_resize_sizes_and_closed_form(ctx):
     ramp = np.tile(np.arange(8, dtype=np.float64)[None, :, None], (2, 1, 1))
     out = T.Resize((16, 2))(nd(ramp, ctx)).asnumpy()[0, 1:-1, 0]
     np.testing.assert_allclose(out, (np.arange(1, 15) + 0.5) / 2 - 0.5)
-    with pytest.raises(ValueError, match="Resize: interpolation=3 .* 0 \\(nearest\\) or 1"):
-        T.Resize(4, interpolation=3)
+    with pytest.raises(ValueError, match="Resize: interpolation=5 .* 0 \\(nearest\\), 1"):
+        T.Resize(4, interpolation=5)
     with pytest.raises(ValueError, match="Resize: size must be"):
         T.Resize((4, 0))
+
+
+@pytest.mark.parametrize("in_hw,out_hw", [((6, 8), (9, 13)), ((9, 13), (4, 5)), ((8, 12), (4, 3))])
+def test_resize_bicubic_and_area_match_torch(ctx, in_hw, out_hw):
+    x = np.random.RandomState(6).rand(*in_hw, 3).astype(np.float32) * 255
+    out = T.Resize((out_hw[1], out_hw[0]), interpolation=2)(nd(x, ctx)).asnumpy()
+    # OpenCV and torch share the cubic kernel (A = -0.75), half-pixel centres, edge clamp
+    np.testing.assert_allclose(out, torch_resize(x, *out_hw, "bicubic"), rtol=1e-5, atol=1e-3)
+    if in_hw[0] % out_hw[0] == 0 and in_hw[1] % out_hw[1] == 0:   # whole factors: box mean
+        out = T.Resize((out_hw[1], out_hw[0]), interpolation=3)(nd(x, ctx)).asnumpy()
+        np.testing.assert_allclose(out, torch_resize(x, *out_hw, "area"), rtol=1e-5, atol=1e-3)
+
+
+def test_resize_area_and_lanczos_closed_forms(ctx):
+    # area, shrinking 5 -> 2 columns: each output averages a 2.5-pixel footprint
+    row = np.arange(5, dtype=np.float64)[None, :, None] * 10
+    out = T.Resize((2, 1), interpolation=3)(nd(row, ctx)).asnumpy()[0, :, 0]
+    np.testing.assert_allclose(out, [(0 + 10 + 0.5 * 20) / 2.5, (0.5 * 20 + 30 + 40) / 2.5])
+    # area, enlarging 2x: OpenCV repeats each pixel (its blend weight is 0 there)
+    out = T.Resize((4, 1), interpolation=3)(nd(row[:, :2], ctx)).asnumpy()[0, :, 0]
+    np.testing.assert_allclose(out, [0, 0, 10, 10])
+    # Lanczos-4: a constant stays constant, a sample grid at scale 1/2 of a ramp is exact
+    # inside (the kernel reproduces linear functions away from the border, to 1e-3)
+    const = np.full((5, 7, 2), 200, np.uint8)
+    for mode in (2, 3, 4):
+        np.testing.assert_array_equal(
+            T.Resize((11, 9), interpolation=mode)(nd(const, ctx)).asnumpy(), 200)
+    ramp = np.tile(np.arange(16, dtype=np.float64)[None, :, None], (1, 1, 1))
+    out = T.Resize((32, 1), interpolation=4)(nd(ramp, ctx)).asnumpy()[0, 8:-8, 0]
+    np.testing.assert_allclose(out, (np.arange(8, 24) + 0.5) / 2 - 0.5, atol=2e-2)
+    lanczos = T.Resize((3, 3), interpolation=4)(nd(image((7, 8, 3), seed=2), ctx))
+    assert lanczos.shape == (3, 3, 3) and lanczos.dtype == np.uint8
 
 
 def test_center_crop(ctx):

@@ -36,7 +36,7 @@ __all__ = ["Compose", "HybridCompose", "Cast", "ToTensor", "Normalize", "Resize"
            "HybridRandomApply"]
 
 Size = Union[int, Tuple[int, int]]
-_INTERPOLATIONS = {0: "nearest", 1: "bilinear"}
+_INTERPOLATIONS = {0: "nearest", 1: "bilinear", 2: "bicubic", 3: "area", 4: "lanczos"}
 _LUMA = (0.299, 0.587, 0.114)              # ITU-R 601 weights of R, G, B
 # AlexNet's PCA of ImageNet RGB pixels: eigenvalues, and eigenvectors as columns
 _EIGVAL = numpy.array([55.46, 4.794, 1.148])
@@ -122,7 +122,7 @@ def _size_pair(size, where: str) -> Tuple[int, int]:
 def _check_interpolation(interpolation, where: str) -> int:
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"{where}: interpolation={interpolation!r} is not supported; use "
-                         f"0 (nearest) or 1 (bilinear)")
+                         f"0 (nearest), 1 (bilinear), 2 (bicubic), 3 (area) or 4 (lanczos)")
     return int(interpolation)
 
 
@@ -142,11 +142,75 @@ def _nearest_taps(n_in: int, n_out: int) -> numpy.ndarray:
                          n_in - 1)
 
 
+def _cubic_weights(f):
+    """OpenCV's bicubic weights (A = -0.75) of the 4 taps at offsets -1..2, for fractions f."""
+    a = -0.75
+    w0 = ((a * (f + 1) - 5 * a) * (f + 1) + 8 * a) * (f + 1) - 4 * a
+    w1 = ((a + 2) * f - (a + 3)) * f * f + 1
+    w2 = ((a + 2) * (1 - f) - (a + 3)) * (1 - f) * (1 - f) + 1
+    return numpy.stack([w0, w1, w2, 1 - w0 - w1 - w2])
+
+
+def _lanczos_weights(f):
+    """OpenCV's Lanczos-4 weights of the 8 taps at offsets -3..4, normalised to sum 1."""
+    x = f[None, :] + 3 - numpy.arange(8)[:, None]          # distance of each tap
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        w = numpy.sin(numpy.pi * x / 4) * numpy.sin(numpy.pi * x) / (numpy.pi ** 2 * x * x / 4)
+    w[numpy.abs(x) < 1e-12] = 1.0
+    return w / w.sum(axis=0)
+
+
+def _kernel_taps(interpolation: int, n_in: int, n_out: int):
+    """Source indices (T, n_out) and weights (T, n_out) of resampling one axis from
+    ``n_in`` to ``n_out`` samples by OpenCV's rule for ``interpolation`` 2 (bicubic),
+    3 (area) or 4 (lanczos); indices clamped at the borders (edge pixels repeat)."""
+    scale = n_in / n_out
+    dst = numpy.arange(n_out)
+    if interpolation == 3 and scale > 1:        # shrinking: average each footprint
+        start = dst * scale
+        first = numpy.floor(start).astype(numpy.intp)
+        taps = int(numpy.ceil(scale)) + 1
+        src = first[None, :] + numpy.arange(taps)[:, None]
+        overlap = (numpy.minimum(src + 1, start + scale) - numpy.maximum(src, start))
+        return numpy.minimum(src, n_in - 1), numpy.clip(overlap, 0.0, None) / scale
+    if interpolation == 3:                      # enlarging: OpenCV's area-linear blend
+        first = numpy.floor(dst * scale).astype(numpy.intp)
+        f = (dst + 1) - (first + 1) / scale
+        f = numpy.where(f <= 0, 0.0, f - numpy.floor(f))
+        src = numpy.stack([first, first + 1])
+        return numpy.minimum(src, n_in - 1), numpy.stack([1 - f, f])
+    centre = (dst + 0.5) * scale - 0.5
+    first = numpy.floor(centre).astype(numpy.intp)
+    f = centre - first
+    if interpolation == 2:
+        offsets, weights = numpy.arange(-1, 3), _cubic_weights(f)
+    else:
+        offsets, weights = numpy.arange(-3, 5), _lanczos_weights(f)
+    return numpy.clip(first[None, :] + offsets[:, None], 0, n_in - 1), weights
+
+
+def _resample_axis(xp, img, axis: int, taps, work):
+    """``img`` resampled along ``axis`` (negative) with ``taps`` (indices, weights)."""
+    indices, weights = taps
+    shape = (-1,) + (1,) * (-axis - 1)
+    out = None
+    for index, weight in zip(indices, weights):
+        term = xp.take(img, xp.asarray(index), axis=axis).astype(work) * \
+            xp.asarray(weight.astype(work).reshape(shape))
+        out = term if out is None else out + term
+    return out
+
+
 def _resize_raw(xp, img, out_h: int, out_w: int, interpolation: int):
     """``img`` (..., H, W, C) resampled to (..., out_h, out_w, C), same dtype."""
     h, w = img.shape[-3], img.shape[-2]
     if (h, w) == (out_h, out_w):
         return img.copy()
+    if interpolation >= 2:
+        work = _work_dtype(img.dtype)
+        rows = _resample_axis(xp, img, -3, _kernel_taps(interpolation, h, out_h), work)
+        out = _resample_axis(xp, rows, -2, _kernel_taps(interpolation, w, out_w), work)
+        return _saturate(xp, out, img.dtype)
     if interpolation == 0:
         rows = img[..., xp.asarray(_nearest_taps(h, out_h)), :, :]
         return xp.ascontiguousarray(rows[..., xp.asarray(_nearest_taps(w, out_w)), :])
@@ -333,8 +397,9 @@ class Resize(HybridBlock):
     """Resizes an image (H, W, C) or batch (N, H, W, C) to ``size``.
 
     size: (width, height), or an int: a square, or with ``keep_ratio`` the short side
-    (the long side scaled in proportion, floored). interpolation: 0 nearest,
-    1 bilinear (default). The dtype is kept (uint8 results rounded).
+    (the long side scaled in proportion, floored). interpolation (OpenCV's codes, as
+    MXNet): 0 nearest, 1 bilinear (default), 2 bicubic, 3 area (box average when
+    shrinking), 4 Lanczos (8 taps). The dtype is kept (uint8 results rounded).
     """
 
     def __init__(self, size: Size, keep_ratio: bool = False, interpolation: int = 1) -> None:
@@ -359,7 +424,7 @@ class Resize(HybridBlock):
 class CenterCrop(Block):
     """Crops the centre of an image (H, W, C) (or batch) to ``size`` (int, or (width,
     height)); an image smaller than ``size`` gives its largest centred region of the same
-    aspect ratio, resized up (``interpolation``: 0 nearest, 1 bilinear)."""
+    aspect ratio, resized up (``interpolation`` as ``Resize``)."""
 
     def __init__(self, size: Size, interpolation: int = 1) -> None:
         super().__init__()
@@ -381,7 +446,7 @@ class RandomResizedCrop(Block):
 
     The region's area is a uniform fraction in ``scale`` of the image's, its aspect ratio
     (width / height) log-uniform in ``ratio``; after 10 draws that do not fit, the centre
-    crop is taken (MXNet's ``random_size_crop``). interpolation: 0 nearest, 1 bilinear.
+    crop is taken (MXNet's ``random_size_crop``). interpolation as ``Resize``.
     """
 
     def __init__(self, size: Size, scale: Tuple[float, float] = (0.08, 1.0),
@@ -428,7 +493,7 @@ class RandomResizedCrop(Block):
 class CropResize(HybridBlock):
     """Crops the region at left ``x``, top ``y`` of ``width`` x ``height`` pixels from an
     image (H, W, C) (or batch), then resizes it to ``size`` (int or (width, height))
-    when given; interpolation: 0 nearest, 1 bilinear (default)."""
+    when given; interpolation as ``Resize`` (default 1, bilinear)."""
 
     def __init__(self, x: int, y: int, width: int, height: int, size: Optional[Size] = None,
                  interpolation: Optional[int] = None) -> None:
