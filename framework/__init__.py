@@ -31,3 +31,4 @@ from .trainer import Trainer  # noqa: F401
 from . import loss  # noqa: F401
 from . import contrib  # noqa: F401  (contrib.estimator: the fit loop)
 from . import recordio  # noqa: F401  (MXNet's mx.recordio)
+from . import model_zoo  # noqa: F401  (MXNet's gluon.model_zoo: vision networks)

@@ -4,9 +4,12 @@ from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from . import linalg, random  # noqa: F401
 from .io import save, load  # noqa: F401
+from .dlpack import from_dlpack, to_dlpack_for_read, to_dlpack_for_write  # noqa: F401
+from .dlpack import install as _install_dlpack
 from .methods import install as _install_methods
 
 _install_methods()
+_install_dlpack()
 
 
 def waitall() -> None:
