@@ -8,12 +8,15 @@ per repeat in each library, in turn, from the same initial weights:
 
     framework: with autograd.record(): loss = SoftmaxCrossEntropyLoss()(net(x), y)
                loss.backward(); trainer.step(batch_size)          # fw.Trainer, 'sgd'
+    hybridized: the same after net.hybridize() (the net's captured graph is replayed:
+               one graph node per step for the net, its backward a captured program)
     pytorch:   loss = F.cross_entropy(net(x), y); opt.zero_grad(); loss.backward(); opt.step()
 
 The batches are made into each library's arrays before timing (the input
 pipeline is not measured). Printed: seconds per epoch, training images per
 second, the test accuracy after the epoch (a check that both learned alike),
-and the same-run ratio (median over repeats of each repeat's ratio).
+and the same-run ratios (median over repeats of each repeat's ratio).
+``--no-hybridize`` leaves out the hybridized row.
 """
 import argparse
 import importlib.util
@@ -50,6 +53,8 @@ def parse_args(description: str, argv=None):
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS/PyTorch threads (default: as the libraries start)")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-hybridize", action="store_true",
+                        help="leave out the hybridized framework row")
     return parser.parse_args(argv)
 
 
@@ -71,17 +76,22 @@ def load_data(root: str, image_shape, n_batches, batch_size: int, seed: int = 0)
 
 
 class FrameworkEpoch:
-    """One epoch with fw.nn, fw.loss, fw.Trainer."""
+    """One epoch with fw.nn, fw.loss, fw.Trainer; with ``hybridize``, after
+    ``net.hybridize()`` (the loss stays imperative)."""
 
     name = "framework"
 
-    def __init__(self, build, batches, test, lr: float) -> None:
+    def __init__(self, build, batches, test, lr: float, hybridize: bool = False) -> None:
         import framework as fw
         self.fw = fw
+        if hybridize:
+            self.name = "hybridized"
         fw.random.seed(0)
         self.net = build(fw)
         self.net.initialize(fw.init.Xavier())
         self.net(fw.nd.array(batches[0][0]))                 # finish deferred shapes
+        if hybridize:
+            self.net.hybridize()
         self.params = list(self.net.collect_params().values())
         self.initial = [p.data().asnumpy().copy() for p in self.params]
         self.batches = [(fw.nd.array(x), fw.nd.array(y, dtype="float32")) for x, y in batches]
@@ -161,6 +171,8 @@ def main(title: str, build, image_shape, description: str, argv=None) -> None:
     batches, test = load_data(args.data, image_shape, args.batches, args.batch_size)
     n_images = sum(len(x) for x, _ in batches)
     epochs = {"framework": FrameworkEpoch(build, batches, test, args.lr)}
+    if not args.no_hybridize:
+        epochs["hybridized"] = FrameworkEpoch(build, batches, test, args.lr, hybridize=True)
     if torch is not None:
         epochs["pytorch"] = TorchEpoch(build, batches, test, args.lr, epochs["framework"].initial)
     for epoch in epochs.values():                    # warm-up: a few batches each
@@ -186,3 +198,13 @@ def main(title: str, build, image_shape, description: str, argv=None) -> None:
         ratio = statistics.median(a / b for a, b in zip(times["framework"], times["pytorch"]))
         print(f"ratio      framework/pytorch epoch time: {ratio:.2f}x (images/s "
               f"{1 / ratio:.2f}x; median of {args.repeat} same-repeat ratios)", flush=True)
+        if "hybridized" in times:
+            ratio = statistics.median(a / b for a, b in zip(times["hybridized"],
+                                                            times["pytorch"]))
+            print(f"ratio      hybridized/pytorch epoch time: {ratio:.2f}x (images/s "
+                  f"{1 / ratio:.2f}x)", flush=True)
+    if "hybridized" in times:
+        ratio = statistics.median(a / b for a, b in zip(times["hybridized"],
+                                                        times["framework"]))
+        print(f"ratio      hybridized/framework epoch time: {ratio:.2f}x (median of "
+              f"{args.repeat} same-repeat ratios; below 1: hybridize is faster)", flush=True)

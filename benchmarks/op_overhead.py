@@ -7,8 +7,15 @@ per operation is the framework's own cost: creating the array, the graph node,
 the bookkeeping, and the same again for its gradient. PyTorch eager runs the same
 chain in the same process, and the ratio is printed.
 
+The ``hybridized`` row applies the same chain inside a HybridBlock after
+``hybridize()``: the first call traces it (in the warm-up), later calls replay the
+captured program (one ufunc call per operation, no NDArray or graph node per
+operation; one graph node for the whole chain, whose backward is a captured
+program too). Target (issue 8): at most 1.5 us per op, forward and backward.
+
     python benchmarks/op_overhead.py                 # 1,000 ops, median of 15 repeats
     python benchmarks/op_overhead.py --profile       # and cProfile's top costs
+    python benchmarks/op_overhead.py --no-hybridize  # without the hybridized row
 
 Target (issue 6): at most 0.8x PyTorch's time per op, the median of the per-repeat ratios.
 """
@@ -36,6 +43,41 @@ def chain_framework(n_ops: int):
                 y = y + 0.001
             else:
                 y = y - 0.0005
+    middle = time.perf_counter()
+    y.backward()
+    x.grad.wait_to_read()
+    end = time.perf_counter()
+    return middle - start, end - middle, x.grad.asnumpy()
+
+
+_HYBRID_CHAINS = {}
+
+
+def chain_hybridized(n_ops: int):
+    """The chain as a hybridized HybridBlock (traced on its first call, replayed after);
+    returns (forward s, backward s, gradient) like ``chain_framework``."""
+    import framework as fw
+    net = _HYBRID_CHAINS.get(n_ops)
+    if net is None:
+        class Chain(fw.HybridBlock):
+            def hybrid_forward(self, F, y):
+                for i in range(n_ops):
+                    step = i % 3
+                    if step == 0:
+                        y = y * 1.0001
+                    elif step == 1:
+                        y = y + 0.001
+                    else:
+                        y = y - 0.0005
+                return y
+
+        net = _HYBRID_CHAINS[n_ops] = Chain()
+        net.hybridize()
+    x = fw.nd.ones((4,))
+    x.attach_grad()
+    start = time.perf_counter()
+    with fw.autograd.record():
+        y = net(x)
     middle = time.perf_counter()
     y.backward()
     x.grad.wait_to_read()
@@ -119,6 +161,8 @@ def main(argv=None) -> None:
     parser.add_argument("--ops", type=int, default=1000, help="operations in the chain")
     parser.add_argument("--repeat", type=int, default=15, help="timed runs (the median is shown)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    parser.add_argument("--no-hybridize", action="store_true",
+                        help="skip the hybridized row")
     parser.add_argument("--profile", action="store_true",
                         help="also print cProfile's top costs of the framework chain")
     parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
@@ -127,6 +171,8 @@ def main(argv=None) -> None:
         parser.error("--ops and --repeat must be at least 1")
 
     chains = {"framework": chain_framework}
+    if not args.no_hybridize:
+        chains["hybridized"] = chain_hybridized
     if not args.no_torch:
         try:
             import torch  # noqa: F401
@@ -144,6 +190,17 @@ def main(argv=None) -> None:
         if not np.allclose(grads["framework"], grads["pytorch"], rtol=1e-4):
             print(f"warning: the gradients differ: framework {grads['framework']}, "
                   f"pytorch {grads['pytorch']}")
+        if "hybridized" in runs:
+            forward, backward, total = ratios(runs["hybridized"], runs["pytorch"])
+            print(f"ratio      hybridized/pytorch: {total:.2f}x per op (forward {forward:.2f}x, "
+                  f"backward {backward:.2f}x)")
+    if "hybridized" in runs:
+        forward, backward, total = ratios(runs["hybridized"], runs["framework"])
+        print(f"ratio      hybridized/framework: {total:.2f}x per op (forward {forward:.2f}x, "
+              f"backward {backward:.2f}x; target: at most 1.5 us per op)")
+        if not np.array_equal(grads["hybridized"], grads["framework"]):
+            print(f"warning: the gradients differ: hybridized {grads['hybridized']}, "
+                  f"framework {grads['framework']}")
     if args.profile:
         profile(args.ops, args.top)
 

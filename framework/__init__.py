@@ -32,3 +32,7 @@ from . import loss  # noqa: F401
 from . import contrib  # noqa: F401  (contrib.estimator: the fit loop)
 from . import recordio  # noqa: F401  (MXNet's mx.recordio)
 from . import model_zoo  # noqa: F401  (MXNet's gluon.model_zoo: vision networks)
+from . import onnx  # noqa: F401  (MXNet's mx.onnx; the onnx package is loaded only on export)
+from . import symbol  # noqa: F401  (MXNet's mx.symbol)
+from . import symbol as sym  # noqa: F401  (MXNet's mx.sym)
+from .symbol_block import SymbolBlock  # noqa: F401

@@ -34,6 +34,10 @@ from . import initializer as _init
 from . import ndarray as _nd
 from .ndarray import NDArray
 from .ndarray import io as _io
+from .ndarray import cached_op as _cached_op
+from ._flags import STATE as _FLAGS
+from . import symbol as _sym
+from .symbol import export as _sym_export, trace as _sym_trace
 from .parameter import (DeferredInitializationError, Parameter, ParameterDict, compile_select,
                         load_checked, shape_is_known, strip_arg_aux)
 
@@ -591,6 +595,7 @@ class HybridBlock(Block):
         super().__init__(prefix=prefix, params=params)
         self._active = False
         self._flags: List[Tuple[str, object]] = []
+        self._cached_op: Optional[_cached_op.CachedOp] = None
 
     def register_child(self, block: Block, name: Optional[str] = None) -> None:
         if not isinstance(block, HybridBlock):
@@ -598,18 +603,34 @@ class HybridBlock(Block):
                              f"has type {type(block)}. If you are using Sequential, please try "
                              f"HybridSequential instead.")
         super().register_child(block, name)
+        if getattr(self, "_cached_op", None) is not None:
+            self._cached_op.clear()          # the captured graphs no longer match the code
 
-    def hybridize(self, active: bool = True, **kwargs) -> None:
-        """Mark this block and its descendants hybridized (MXNet's flags, e.g.
-        ``static_alloc``, are accepted and kept).
+    def hybridize(self, active: bool = True, static_alloc: bool = False,
+                  static_shape: bool = False, **kwargs) -> None:
+        """Capture this block's graph on its next calls, and its descendants' (MXNet's
+        ``hybridize``; ``active=False`` goes back to running ``hybrid_forward``).
 
-        Graph capture and replay come in a later issue: until then a hybridized
-        block keeps running ``hybrid_forward`` eagerly, so its results are exactly
-        those of the block without ``hybridize``.
+        The first call with a new signature (input shapes and dtypes, which inputs
+        need gradients, the context, ``autograd.is_training()`` and
+        ``is_recording()``) traces ``hybrid_forward`` into a graph of operators; later
+        calls with that signature replay the graph on raw arrays, without the block's
+        Python code; under ``autograd.record()`` the call is one graph node whose
+        backward is a captured program too. Parameters are inputs of the graph, so
+        updates are seen. A call whose trace meets what a replay could not reproduce
+        (``asnumpy()``, a Python branch on array values, in-place writes, ...) runs
+        imperatively, with a warning. ``static_alloc``: the captures keep and reuse
+        buffers for their elementwise intermediates; ``static_shape`` is accepted
+        (captures are always specialised on shapes). See docs/hybridize.md and
+        ``framework.ndarray.cached_op``.
         """
         self._active = bool(active)
-        self._flags = list(kwargs.items())
-        super().hybridize(active, **kwargs)
+        self._flags = [("static_alloc", static_alloc), ("static_shape", static_shape)] \
+            + list(kwargs.items())
+        self._cached_op = _cached_op.CachedOp(static_alloc, static_shape) \
+            if self._active else None
+        super().hybridize(active, static_alloc=static_alloc, static_shape=static_shape,
+                          **kwargs)
 
     def infer_shape(self, *args) -> None:
         """Fill this block's unknown Parameter dimensions (0) from the inputs ``args``.
@@ -651,7 +672,24 @@ class HybridBlock(Block):
 
     def forward(self, x, *args):
         """Run ``hybrid_forward(framework.nd, x, *args, **params)`` on the context of
-        the inputs, initializing deferred Parameters first."""
+        the inputs, initializing deferred Parameters first. Symbol inputs give the
+        block's graph: ``hybrid_forward(framework.sym, x, *args, **params)`` with the
+        Parameters as variables named by their names (MXNet's behaviour)."""
+        if isinstance(x, _sym.Symbol):
+            with _sym_trace.block_scope("" if self._empty_prefix else self.prefix):
+                params = {name: _sym_trace.parameter_var(p)
+                          for name, p in self._reg_params.items()}
+                return self.hybrid_forward(_sym, x, *args, **params)
+        if self._active and not _FLAGS.capturing:      # hybridized, not inside a trace
+            cached = self._cached_op
+            if cached is None:
+                cached = self._cached_op = _cached_op.CachedOp()
+            return cached(self, (x,) + args)
+        return self._hybrid_call(x, *args)
+
+    def _hybrid_call(self, x, *args):
+        """``hybrid_forward(framework.nd, ...)`` run now: the imperative call, and what
+        a hybridized block's trace runs (then its Parameters become traced sources)."""
         if isinstance(x, NDArray):
             ctx = x.context
         else:
@@ -664,11 +702,25 @@ class HybridBlock(Block):
             try:
                 params = self._param_data(ctx)
             except DeferredInitializationError:
-                self._finish_deferred_init(x, *args)
+                capturing, _FLAGS.capturing = _FLAGS.capturing, False   # not part of a trace
+                try:
+                    self._finish_deferred_init(x, *args)
+                finally:
+                    _FLAGS.capturing = capturing
                 params = self._param_data(ctx)
         except RuntimeError as err:
             raise type(err)(f"{self._describe()}: {err}") from None
+        if _FLAGS.capturing:
+            _cached_op.offer_params(self, ctx)
         return self.hybrid_forward(_nd, x, *args, **params)
+
+    def export(self, path, epoch: int = 0, remove_amp_cast: bool = True):
+        """Write ``path-symbol.json`` (the graph of ``hybrid_forward`` with
+        ``F=framework.sym`` on inputs ``data`` or ``data0``, ``data1``, ...) and
+        ``path-%04d.params`` (the Parameters as ``arg:``/``aux:`` entries) in MXNet 1.x's
+        formats, which MXNet's and framework's ``SymbolBlock.imports`` read. Returns
+        the two file names. See ``framework.symbol.export``."""
+        return _sym_export.export_block(self, path, epoch, remove_amp_cast)
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         """The computation with ``F`` (``framework.nd``); subclasses override it."""

@@ -38,6 +38,10 @@ def non_differentiable(name: str) -> NonDifferentiableError:
 # _ALL_OF[n]: the indices of all n inputs, (0, ..., n - 1)
 _ALL_OF = tuple(tuple(range(n)) for n in range(9))
 
+# (call, constant, output): how a HybridBlock's trace takes over ``__call__``,
+# ``constant`` and ``output`` while ``STATE.capturing`` is set; installed by cached_op.py
+_capture_hooks = None
+
 
 class Operator(Node):
     """Base class of every operator; subclasses set ``name`` and the two rules.
@@ -85,6 +89,8 @@ class Operator(Node):
     # ------------------------------------------------------------------ apply
     def __call__(self, *inputs):
         """Run forward on ``inputs`` (NDArrays, or Python scalars as constants)."""
+        if STATE.capturing:              # a hybridized block is tracing (cached_op.py)
+            return _capture_hooks[0](self, inputs)
         if len(inputs) == 1 and type(inputs[0]) is NDArray:
             x = inputs[0]                # one array: the common case, without the loop
             ctx = x._ctx
@@ -259,10 +265,14 @@ class Operator(Node):
 
     def constant(self, raw) -> NDArray:
         """Wrap a raw array computed inside ``backward`` as a constant NDArray."""
+        if STATE.capturing:
+            return _capture_hooks[1](self, raw)
         return NDArray(raw, self.ctx)
 
     def output(self, i: int = 0) -> NDArray:
         """Saved output ``i`` as an NDArray still attached to this node."""
+        if STATE.capturing:
+            return _capture_hooks[2](self, i)
         out = NDArray(self.saved_outputs[i], self.ctx)
         out._node, out._index = self, i
         return out

@@ -96,7 +96,8 @@ class GELU(HybridBlock):
         if approximation not in ("erf", "tanh"):
             raise ValueError(f"GELU: unsupported approximation {approximation!r}; supported "
                              f"values are 'erf' and 'tanh'")
-        self._act_algorithm = "gelu_" + approximation
+        # MXNet 1.9.1 names the erf form 'gelu' (so its SymbolBlock loads an export)
+        self._act_algorithm = "gelu" if approximation == "erf" else "gelu_tanh"
         super().__init__(**kwargs)
 
     def hybrid_forward(self, F, x):

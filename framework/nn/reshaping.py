@@ -56,6 +56,8 @@ class _PixelShuffle(HybridBlock):
         self._factors = factors
 
     def check(self, x) -> None:
+        if not hasattr(x, "ndim"):        # a Symbol (F=sym): its shape is not known yet
+            return
         name, block = type(self).__name__, math.prod(self._factors)
         if x.ndim != self.dims + 2 or x.shape[1] % block:
             raise ValueError(f"{name}: expected input (N, C*{block}, ...) with {self.dims} "
