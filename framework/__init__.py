@@ -36,3 +36,4 @@ from . import onnx  # noqa: F401  (MXNet's mx.onnx; the onnx package is loaded o
 from . import symbol  # noqa: F401  (MXNet's mx.symbol)
 from . import symbol as sym  # noqa: F401  (MXNet's mx.sym)
 from .symbol_block import SymbolBlock  # noqa: F401
+from . import distributed  # noqa: F401  (Horovod-style data parallelism over MPI)

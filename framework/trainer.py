@@ -13,6 +13,7 @@ so the copies never drift apart. The Trainer knows Parameters, never Blocks.
 """
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Optional, Sequence, Union
 
 from . import autograd
@@ -35,7 +36,11 @@ class Trainer:
     ``optimizer_params`` ({'learning_rate': 0.1, 'wd': 1e-4, ...}), or an
     ``fw.optimizer.Optimizer``. ``kvstore``: 'device' / 'local' (or a store
     object) used to sum gradients when Parameters live on several contexts; with
-    one context no store is needed and none is made, as in MXNet.
+    one context no store is needed and none is made, as in MXNet. 'dist_sync' (also
+    'dist_sync_device', 'dist_device_sync', 'horovod') trains data-parallel across the
+    processes of an MPI job (``python -m framework.launch``): at the first step every
+    rank checks that all have the same Parameters and takes rank 0's values; each
+    step sums the gradients of all ranks (see ``step``).
     ``update_on_kvstore``: True runs the optimizer inside the store (then
     ``allreduce_grads``/``update`` are unavailable, as in MXNet); the default
     (None) updates outside it.
@@ -51,11 +56,18 @@ class Trainer:
                                       "not supported")
         self._init_optimizer(optimizer, optimizer_params or {})
         self._scale = self._optimizer.rescale_grad
+        if isinstance(kvstore, str) and _kvstore.is_distributed(kvstore):
+            # a distributed store starts MPI now, so that the rank is known before the
+            # first step (only rank 0 shows progress and writes checkpoints)
+            kvstore = _kvstore.create(kvstore)
         self._kvstore_arg = kvstore
         self._update_on_kvstore_arg = update_on_kvstore
         self._kvstore: Optional[_kvstore.KVStoreBase] = None
         self._update_on_kvstore = False
         self._kv_initialized = False
+        self._shared: set = set()          # indices of Parameters given rank 0's values
+        if isinstance(kvstore, _kvstore.KVStoreBase) and _kvstore.is_distributed(kvstore):
+            self._share_rank0_values(kvstore)
 
     def __repr__(self) -> str:
         return (f"Trainer({type(self._optimizer).__name__}, {len(self._params)} parameters, "
@@ -100,12 +112,46 @@ class Trainer:
             store = None
         self._kvstore = store
         self._update_on_kvstore = bool(store is not None and self._update_on_kvstore_arg)
-        if store is not None:
+        if store is not None and _kvstore.is_distributed(store):
+            self._broadcast(store, [i for i in range(len(self._params)) if i not in self._shared])
+        elif store is not None:
             for i, param in enumerate(self._params):
                 store.init(i, param.list_data()[0])
+        if store is not None:
             if self._update_on_kvstore:
                 store.set_optimizer(self._optimizer)
         self._kv_initialized = True
+
+    def _share_rank0_values(self, store) -> None:
+        """Give every rank rank 0's values before the first forward pass computes with
+        them: the initialized Parameters now (a collective: every rank creates its
+        Trainer), the others right after their (deferred) initialization."""
+        ready = []
+        for i, param in enumerate(self._params):
+            if param._data is not None:
+                ready.append(i)
+            else:
+                _call_after_init(param, lambda i=i: self._broadcast(store, [i]))
+        self._broadcast(store, ready)
+
+    def _broadcast(self, store, indices: List[int]) -> None:
+        """Check that every rank has the same Parameters at ``indices`` (order, shapes,
+        dtypes), naming the first that differs, then give every rank rank 0's values."""
+        from .kvstore.mpi import signature
+        indices = [i for i in indices if i not in self._shared]
+        params = [self._params[i] for i in indices]
+        first = [param.list_data()[0] for param in params]
+        store.check_same_on_all_workers(
+            [param.name for param in params],
+            [f"{_parameter_kind(p.name)} {signature(d)}" for p, d in zip(params, first)],
+            f"Trainer(kvstore='{store.type}')", noun="Parameter")
+        if indices:
+            store.broadcast(indices, first, out=[param.list_data() for param in params])
+        self._shared.update(indices)
+
+    def _num_workers(self) -> int:
+        """The number of processes whose gradients are summed (1 without a distributed store)."""
+        return self._kvstore.num_workers if self._kvstore is not None else 1
 
     # --------------------------------------------------------------- step
     @property
@@ -121,10 +167,16 @@ class Trainer:
         self._optimizer.set_learning_rate(lr)
 
     def step(self, batch_size: float, ignore_stale_grad: bool = False) -> None:
-        """One update: gradients (summed across contexts) scaled by ``1/batch_size``."""
-        self._optimizer.rescale_grad = self._scale / batch_size
+        """One update: gradients (summed across contexts) scaled by ``1/batch_size``.
+
+        With a distributed store (kvstore='dist_sync'), ``batch_size`` is this process's
+        batch and the gradients summed over all processes are scaled by
+        ``1/(batch_size * num_workers)``: N processes on batches of b train as one process
+        on their concatenated batch of N*b (Horovod's rule; MXNet 1.x left the factor N
+        in the learning rate)."""
         if not self._kv_initialized:
             self._init_kvstore()
+        self._optimizer.rescale_grad = self._scale / (batch_size * self._num_workers())
         self._allreduce_grads()
         self._update(ignore_stale_grad)
 
@@ -146,12 +198,17 @@ class Trainer:
         if self._update_on_kvstore:
             raise RuntimeError("Trainer.update() is not supported when parameters are updated "
                                "on kvstore; create the Trainer with update_on_kvstore=False")
-        self._optimizer.rescale_grad = self._scale / batch_size
+        self._optimizer.rescale_grad = self._scale / (batch_size * self._num_workers())
         self._update(ignore_stale_grad)
 
     def _allreduce_grads(self) -> None:
         store = self._kvstore
         if store is None or self._update_on_kvstore:
+            return
+        if _kvstore.is_distributed(store):     # one call: the store packs small gradients
+            keys = [i for i, param in enumerate(self._params) if param.grad_req != "null"]
+            if keys:
+                store.pushpull(keys, [self._params[i].list_grad() for i in keys])
             return
         for i, param in enumerate(self._params):
             if param.grad_req != "null":
@@ -179,9 +236,10 @@ class Trainer:
             for arr in copies:
                 arr._fresh_grad = False
         if self._update_on_kvstore:
-            for i, copies in fresh:
-                self._kvstore.push(i, [arr.grad for arr in copies], priority=-i)
-                self._kvstore.pull(i, copies, priority=-i)
+            if fresh:           # one call each: a distributed store packs the keys together
+                keys = [i for i, _ in fresh]
+                self._kvstore.push(keys, [[arr.grad for arr in copies] for _, copies in fresh])
+                self._kvstore.pull(keys, [copies for _, copies in fresh])
             return
         if fresh:       # one call with lists, as MXNet's Trainer makes per context
             self._updater([i for i, _ in fresh], [c[0].grad for _, c in fresh],
@@ -238,6 +296,26 @@ class Trainer:
             self._updater.states = {}
             raise ValueError(f"Trainer.load_states: {fname!r} does not fit these Parameters "
                              f"(saved from another model?): " + "; ".join(problems))
+
+
+def _call_after_init(param: Parameter, callback) -> None:
+    """Run ``callback()`` once, right after ``param`` is next initialized (a deferred
+    initialization finishes at the first forward pass)."""
+    initialize = param._init_impl
+
+    def init_then_call(data, ctxs) -> None:
+        initialize(data, ctxs)
+        if param.__dict__.get("_init_impl") is init_then_call:
+            del param._init_impl
+        callback()
+
+    param._init_impl = init_then_call
+
+
+def _parameter_kind(name: str) -> str:
+    """A Parameter's name without its counters ('dense3_weight' -> 'dense_weight'): equal on
+    every rank for the same model, even where a rank built other Blocks first."""
+    return re.sub(r"\d+", "", name)
 
 
 def _leaves(state) -> list:

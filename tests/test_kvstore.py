@@ -15,8 +15,8 @@ def test_create_names_and_errors():
         kv = kvstore.create(name)
         assert kv.rank == 0 and kv.num_workers == 1
         assert kv.type == name.lower()
-    with pytest.raises(ValueError, match="unknown type 'dist_sync'.*'local'"):
-        kvstore.create("dist_sync")
+    with pytest.raises(ValueError, match="unknown type 'dist_async'.*'local'"):
+        kvstore.create("dist_async")
     with pytest.raises(TypeError, match="expected a name"):
         kvstore.create(3)
 

@@ -15,9 +15,9 @@ from . import vision  # noqa: F401
 from . import batchify  # noqa: F401
 from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset  # noqa: F401
 from .sampler import (BatchSampler, FilterSampler, IntervalSampler, RandomSampler,  # noqa: F401
-                      Sampler, SequentialSampler)
+                      Sampler, SequentialSampler, SplitSampler)
 from .dataloader import DataLoader  # noqa: F401  (multiprocessing is imported at the first epoch)
 
 __all__ = ["read_idx", "download", "vision", "batchify", "Dataset", "SimpleDataset",
            "ArrayDataset", "RecordFileDataset", "Sampler", "SequentialSampler", "RandomSampler",
-           "FilterSampler", "BatchSampler", "IntervalSampler", "DataLoader"]
+           "FilterSampler", "BatchSampler", "IntervalSampler", "SplitSampler", "DataLoader"]

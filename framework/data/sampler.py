@@ -9,10 +9,10 @@ in one process or across processes.
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Iterator, List
+from typing import Callable, Iterator, List, Optional
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "FilterSampler", "BatchSampler",
-           "IntervalSampler"]
+           "IntervalSampler", "SplitSampler"]
 
 LAST_BATCH_MODES = ("keep", "discard", "rollover")
 
@@ -146,3 +146,66 @@ class IntervalSampler(Sampler):
         if self._rollover:
             return self._length
         return (self._length + self._interval - 1) // self._interval
+
+
+class SplitSampler(Sampler):
+    """Part ``part_index`` of ``num_parts`` of the indices ``0 .. length - 1``: each rank of
+    a data-parallel job reads its own part of every epoch.
+
+    The epoch's order (``shuffle``: a permutation drawn from ``seed`` and the epoch number,
+    the same on every rank; else ``0 .. length - 1``) is cut into ``num_parts`` contiguous
+    parts whose sizes differ by at most one, so that the parts of an epoch together hold
+    every index exactly once. ``even_size=True`` gives every part ``ceil(length /
+    num_parts)`` indices instead, the shorter parts taking the first indices of the
+    epoch's order again, so that every rank runs the same number of batches (a rank with
+    one batch more than another would wait for it forever).
+
+    The epoch number counts the passes over the sampler (``set_epoch`` sets it, e.g. when
+    resuming). ``num_parts`` / ``part_index`` default to the number of processes and the
+    rank the MPI launcher gives this process (1 and 0 outside a launched job).
+
+        SplitSampler(10, 3, 0)  ->  0 1 2 3;  part 1: 4 5 6;  part 2: 7 8 9
+        SplitSampler(10, 3, 2, even_size=True)  ->  7 8 9 0
+    """
+
+    def __init__(self, length: int, num_parts: Optional[int] = None,
+                 part_index: Optional[int] = None, shuffle: bool = False, seed: int = 0,
+                 even_size: bool = False) -> None:
+        self._length = _count(length, "length", "SplitSampler")
+        if num_parts is None or part_index is None:
+            from ..distributed import launched_rank, launched_size
+            num_parts = launched_size() if num_parts is None else num_parts
+            part_index = launched_rank() if part_index is None else part_index
+        self._parts = _count(num_parts, "num_parts", "SplitSampler", minimum=1)
+        self._index = _count(part_index, "part_index", "SplitSampler")
+        if self._index >= self._parts:
+            raise ValueError(f"SplitSampler: part_index must be in [0, {self._parts}), "
+                             f"got {part_index}")
+        self._shuffle = bool(shuffle)
+        self._seed = _count(seed, "seed", "SplitSampler")
+        self._even = bool(even_size)
+        self._epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass epoch ``epoch`` (its order when shuffling)."""
+        self._epoch = _count(epoch, "epoch", "SplitSampler.set_epoch")
+
+    def __iter__(self) -> Iterator[int]:
+        import numpy
+        if self._shuffle:
+            order = numpy.random.default_rng((self._seed, self._epoch)).permutation(self._length)
+        else:
+            order = numpy.arange(self._length)
+        self._epoch += 1
+        size, rest = divmod(self._length, self._parts)
+        start = size * self._index + min(self._index, rest)
+        part = order[start:start + size + (self._index < rest)]
+        if self._even and len(part) < len(self):
+            part = numpy.concatenate([part, order[:len(self) - len(part)]])
+        return iter(part.tolist())
+
+    def __len__(self) -> int:
+        if self._even:
+            return -(-self._length // self._parts)
+        size, rest = divmod(self._length, self._parts)
+        return size + (self._index < rest)

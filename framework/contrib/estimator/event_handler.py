@@ -215,9 +215,13 @@ class ValidationHandler(TrainBegin, BatchEnd, EpochEnd):
 
 def _isatty(stream) -> bool:
     try:
-        return bool(stream.isatty())
+        tty = bool(stream.isatty())
     except (AttributeError, ValueError, OSError):
         return False
+    # under mpiexec a process writes to Open MPI's pseudo-terminal wherever the job's
+    # output goes; python -m framework.launch says whether that is a terminal
+    told = os.environ.get("FRAMEWORK_LAUNCH_TTY")
+    return tty and told != "0"
 
 
 class LoggingHandler(TrainBegin, TrainEnd, EpochBegin, EpochEnd, BatchBegin, BatchEnd):
@@ -595,6 +599,7 @@ class CheckpointHandler(TrainBegin, BatchEnd, EpochEnd):
 
     def _resume(self, estimator) -> None:
         found = self._find_checkpoints()
+        _same_checkpoint_on_every_rank(self.model_dir, found[-1][2] if found else None)
         if not found:
             amount = (f"{estimator.max_batch} batches" if estimator.max_batch
                       else f"{estimator.max_epoch} epochs")
@@ -635,6 +640,21 @@ class CheckpointHandler(TrainBegin, BatchEnd, EpochEnd):
             return
         if record.get("monitor") == self.monitor.name and record.get("mode") == self.mode:
             self.best = float(record["value"])
+
+
+def _same_checkpoint_on_every_rank(model_dir: str, latest: Optional[str]) -> None:
+    """In a distributed job, check that every rank found the same latest checkpoint
+    (they resume together, or their steps would no longer match)."""
+    from ... import distributed
+    if not distributed.is_initialized() or distributed.size() == 1:
+        return
+    seen = distributed.allgather_object(latest)
+    if any(s != seen[0] for s in seen):
+        views = ", ".join(f"rank {r}: {s or 'none'}" for r, s in enumerate(seen))
+        raise ValueError(f"CheckpointHandler: the ranks see different latest checkpoints in "
+                         f"{model_dir!r} ({views}); resuming a distributed job needs a "
+                         f"directory every rank can read (a shared file system), written "
+                         f"by rank 0 only")
 
 
 class EarlyStoppingHandler(TrainBegin, EpochEnd, TrainEnd):

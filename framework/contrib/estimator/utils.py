@@ -14,11 +14,13 @@ def is_writer() -> bool:
     """Whether this process shows progress, logs and writes checkpoints.
 
     The one place that decides it: every handler asks here. A single process always
-    writes. A distributed launcher with one process per device replaces this function
-    (``framework.contrib.estimator.utils.is_writer = lambda: rank == 0``) so that only
-    rank 0 writes; the others still train, evaluate and read checkpoints to resume.
+    writes. In a job started by an MPI launcher (``python -m framework.launch``,
+    ``mpiexec``) only rank 0 writes; the others still train, evaluate and read the
+    checkpoints to resume. The rank comes from ``fw.distributed.launched_rank()``,
+    which does not start MPI.
     """
-    return True
+    from ...distributed import launched_rank
+    return launched_rank() == 0
 
 
 def _check_metrics(metrics) -> List[EvalMetric]:
