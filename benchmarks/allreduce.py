@@ -9,7 +9,8 @@ For each buffer size (MB of float32), in turn within each repeat:
 
 - ``mpi``: ``comm.Allreduce(MPI.IN_PLACE, buf)`` on a NumPy array (mpi4py), the floor;
 - ``framework``: ``fw.distributed.allreduce_(x, op=Sum, name=...)`` on an NDArray of the
-  same size (the engine's nonblocking Iallreduce, polled with the fault checks);
+  same size (the engine's blocking Allreduce under its fault watchdog; with
+  ``FRAMEWORK_DIST_BLOCKING=0`` a nonblocking Iallreduce polled with the fault checks);
 - ``bucketed``: the same bytes as 100 separate arrays through the 'dist_sync' store's
   ``pushpull`` (what ``Trainer.step`` does): packed into flat buffers and back.
 
