@@ -17,9 +17,11 @@ both shapes. Keyword inputs work too: ``loss(pred, label, sample_weight=w)``.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
-from typing import Tuple
+from typing import Dict, Optional, Tuple
 
 from . import ndarray as _nd
 from .block import HybridBlock
@@ -65,6 +67,19 @@ def _apply_weighting(F, loss: NDArray, weight=None, sample_weight=None) -> NDArr
     return loss
 
 
+@functools.lru_cache(maxsize=None)
+def _positional_inputs(loss_class) -> Dict[str, object]:
+    """The inputs after pred that ``loss_class.hybrid_forward(self, F, pred, ...)`` takes
+    by position: name -> default (``inspect.Parameter.empty`` when required)."""
+    found = {}
+    parameters = list(inspect.signature(loss_class.hybrid_forward).parameters.values())
+    for p in parameters[3:]:
+        if p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            break
+        found[p.name] = p.default
+    return found
+
+
 def _reshape_like(F, x: NDArray, y: NDArray) -> NDArray:
     """MXNet's helper: ``x`` reshaped to ``y``'s shape (same number of elements)."""
     return x if x.shape == y.shape else x.reshape(y.shape)
@@ -95,10 +110,40 @@ class Loss(HybridBlock):
 
     def forward(self, pred, *args, **kwargs):
         """``hybrid_forward(framework.nd, pred, *args, **kwargs)`` (plus any Parameters
-        a subclass registers, on pred's context)."""
+        a subclass registers, on pred's context). Hybridized (``loss.hybridize()``), the
+        call goes through the block's captured graph as any HybridBlock's does; keyword
+        inputs are passed by position first (``sample_weight=w``)."""
         if not isinstance(pred, NDArray):
             raise TypeError(f"{self._describe()}: the prediction must be an NDArray, got "
                             f"{type(pred).__name__}")
+        if kwargs:
+            positional = self._positional(len(args), kwargs)
+            if positional is None:         # a keyword without a position: run it as written
+                return self._call_with_keywords(pred, args, kwargs)
+            args = args + positional
+        return super().forward(pred, *args)
+
+    def _positional(self, given: int, kwargs) -> Optional[tuple]:
+        """The keyword inputs as the positional ones that follow ``given`` positional
+        inputs after pred, in ``hybrid_forward``'s order (defaults fill the gaps), or
+        None when one has no position there (then the call runs as written)."""
+        order = _positional_inputs(type(self))
+        names = list(order)
+        places = [names.index(k) if k in order else -1 for k in kwargs]
+        if min(places) < given:
+            return None                    # unknown, or also given by position
+        out = []
+        for name, default in list(order.items())[given:max(places) + 1]:
+            if name in kwargs:
+                out.append(kwargs[name])
+            elif default is inspect.Parameter.empty:
+                return None                # a required input missing: hybrid_forward says so
+            else:
+                out.append(default)
+        return tuple(out)
+
+    def _call_with_keywords(self, pred, args, kwargs):
+        """``hybrid_forward(framework.nd, pred, *args, **kwargs)`` now (not captured)."""
         if self._reg_params:
             ctx = pred.context
             try:
@@ -106,7 +151,7 @@ class Loss(HybridBlock):
             except DeferredInitializationError:
                 self._finish_deferred_init(pred, *args)
                 params = self._param_data(ctx)
-            kwargs.update(params)
+            kwargs = dict(kwargs, **params)
         return self.hybrid_forward(_nd, pred, *args, **kwargs)
 
     def hybrid_forward(self, F, x, *args, **kwargs):

@@ -8,6 +8,7 @@ that real MXNet 1.9.1's SymbolBlock.imports reads, and MXNet's own exports
 - our export of each shared net matches MXNet's JSON field by field.
 """
 import json
+import re
 import pathlib
 import struct
 import threading
@@ -183,11 +184,8 @@ def test_export_matches_mxnet_json_field_by_field(name, tmp_path):
                 assert _var_shape_fits(attrs_a.pop("__shape__"), attrs_b.pop("__shape__"))
             assert attrs_a == attrs_b
         else:
-            # MXNet's Dense, Pooling and BatchNorm pass name='fwd'; framework's layers
-            # do not (yet), so their nodes may keep the automatic name
-            prefix = b["name"][:-len("fwd")] if b["name"].endswith("_fwd") else None
-            assert a["name"] == b["name"] or (
-                prefix and a["name"] == prefix + a["op"].lower() + "0"), (a["name"], b["name"])
+            # the layers pass name='fwd' as MXNet's do: dense0_fwd, batchnorm0_fwd, ...
+            assert a["name"] == b["name"], (a["name"], b["name"])
             assert a.get("attrs") == b.get("attrs")
         # nnvm counts a variable's version up at each mutating composition: MXNet's Gluon
         # composed its BatchNorm twice (version 2), a single build gives 1
@@ -484,3 +482,28 @@ def test_mxnet_zoo_graph_runs_with_framework_zoo_parameters(name):
     block = SymbolBlock(sym.load_json(_text(f"{name}/symbol")), sym.var("data"),
                         params=net.collect_params())
     assert_almost_equal(block(x), expected, rtol=1e-5, atol=1e-6)
+
+
+_BLOCK_PREFIX = re.compile(r"^[a-z0-9]*?\d+_")
+
+
+@pytest.mark.parametrize("name", sorted({c[0] for c in LAYERS} & set(MX_LAYERS)))
+def test_layer_node_names_match_mxnet_export(name, tmp_path):
+    """The operator nodes of each layer's export are named as in MXNet 1.9.1's file
+    (``dense0_fwd``, ``conv1_relu_fwd``, ``swish0_fwd``, ``flatten0_flatten0``, ...),
+    less the block counter, which depends on how many blocks a script made before."""
+    make, shape = {c[0]: (c[1], c[2]) for c in LAYERS}[name]
+    net = make()
+    net.initialize()
+    rng = np.random.default_rng(2)
+    if shape is None:
+        net(nd.array(rng.integers(0, 10, (3, 4)).astype(np.float32)))
+    else:
+        net(nd.array(rng.standard_normal(shape).astype(np.float32)))
+    symbol_file, _ = net.export(str(tmp_path / "layer"))
+
+    def op_nodes(text):
+        return [(n["op"], _BLOCK_PREFIX.sub("", n["name"]))
+                for n in json.loads(text)["nodes"] if n["op"] != "null"]
+
+    assert op_nodes(pathlib.Path(symbol_file).read_text()) == op_nodes(_text(f"{name}/symbol"))

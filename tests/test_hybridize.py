@@ -139,20 +139,111 @@ def test_layer_hybridized_equals_imperative(name, ctx):
     _check(make, shape, ctx)
 
 
-def test_embedding_falls_back_with_a_warning(ctx):
-    """Embedding turns index values into an index array outside an operator: not
-    capturable, so it runs imperatively (a warning), with the imperative results."""
-    x = _data((2, 3), ctx, "index")
-    plain, hybrid = _twins(lambda: nn.Embedding(7, 4), x, ctx)
-    with pytest.warns(RuntimeWarning, match="embedding.*outside an operator"):
-        got = _run(hybrid, x, True, 1)
-    for w, g in zip(_run(plain, x, True, 1), got):
-        np.testing.assert_array_equal(g, w)
-    x2 = _data((2, 3), ctx, "index")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")                    # warned once per signature
-        for w, g in zip(_run(plain, x2, True, 2), _run(hybrid, x2, True, 2)):
-            np.testing.assert_array_equal(g, w)
+def test_embedding_hybridized_equals_imperative(ctx):
+    """Embedding's indices are an input of its operator (converted in its forward):
+    captured, replayed with each call's indices, equal to imperative bit for bit."""
+    _check(lambda: nn.Embedding(7, 4), (2, 3), ctx, "index")
+    _check(lambda: _seq(nn.Embedding(7, 5), nn.Dense(3)), (4,), ctx, "index")
+
+
+class _Indexed(fw.HybridBlock):
+    """Dense, then an index operator with the second input as its indices."""
+
+    def __init__(self, apply, **kwargs):
+        super().__init__(**kwargs)
+        self.index_fn = apply
+        self.dense = nn.Dense(6, flatten=False)
+
+    def hybrid_forward(self, F, x, idx):
+        return self.index_fn(F, self.dense(x), idx)
+
+
+INDEXED = {
+    # name: (apply(F, y, idx), x shape, idx maker(rng) -> numpy array)
+    "take": (lambda F, y, i: F.take(y, i, axis=1), (2, 4, 3),
+             lambda r: r.randint(-1, 6, size=(2, 2)).astype(np.float32)),
+    "take-wrap": (lambda F, y, i: F.take(y, i, axis=0, mode="wrap"), (3, 4),
+                  lambda r: r.randint(-4, 7, size=(5,)).astype(np.float32)),
+    "pick": (lambda F, y, i: F.pick(y, i, axis=1), (5, 4),
+             lambda r: r.randint(0, 6, size=(5,)).astype(np.float32)),
+    "pick-keepdims": (lambda F, y, i: F.pick(y, i, axis=2, keepdims=True), (2, 3, 4),
+                      lambda r: r.randint(0, 7, size=(2, 3, 1)).astype(np.float32)),
+    "topk-value": (lambda F, y, i: F.topk(y, k=3, ret_typ="value") * i, (4, 5),
+                   lambda r: r.uniform(size=(4, 1)).astype(np.float32)),
+    "topk-both": (lambda F, y, i: (lambda v: v[0] * i + v[1])(
+        F.topk(y, axis=0, k=2, ret_typ="both")), (4, 5),
+                  lambda r: r.uniform(size=(1, 6)).astype(np.float32)),
+    "topk-mask": (lambda F, y, i: F.topk(y, k=2, ret_typ="mask", axis=None) * y + i, (3, 4),
+                  lambda r: r.uniform(size=(3, 6)).astype(np.float32)),
+    "sort": (lambda F, y, i: F.sort(y, axis=0, is_ascend=False) + i, (4, 5),
+             lambda r: r.uniform(size=(4, 6)).astype(np.float32)),
+    "argsort": (lambda F, y, i: F.argsort(y) * y + i, (3, 5),
+                lambda r: r.uniform(size=(3, 6)).astype(np.float32)),
+    "softmax_cross_entropy": (lambda F, y, i: F.softmax_cross_entropy(y, i), (5, 4),
+                              lambda r: r.randint(0, 6, size=(5,)).astype(np.float32)),
+}
+
+
+def _check_two_inputs(make, x_shape, make_idx, ctx):
+    """``make()`` applied to (x, idx) twice, imperatively and hybridized: outputs, the
+    gradients of x and of the parameters are equal, on two calls with new data."""
+    rng = np.random.RandomState(5)
+    x0 = nd.array(rng.uniform(-1, 1, x_shape).astype(np.float32), ctx=ctx)
+    i0 = nd.array(make_idx(rng), ctx=ctx)
+    fw.random.seed(3)
+    plain, hybrid = make(), make()
+    plain.initialize(fw.init.Xavier(), ctx=ctx)
+    hybrid.initialize(ctx=ctx)
+    plain(x0, i0)
+    hybrid(x0, i0)
+    for p, q in zip(plain.collect_params().values(), hybrid.collect_params().values()):
+        q.set_data(p.data(ctx))
+    hybrid.hybridize()
+
+    def run(net, x, idx, train):
+        if not train:
+            return [net(x, idx).asnumpy()]
+        x = x.copy()
+        x.attach_grad()
+        with autograd.record():
+            y = net(x, idx)
+            loss = (y * y).sum()
+        loss.backward()
+        return [y.asnumpy(), x.grad.asnumpy()] + [
+            p.grad().asnumpy() for p in net.collect_params().values()]
+
+    for call in range(2):
+        x = nd.array(rng.uniform(-1, 1, x_shape).astype(np.float32), ctx=ctx)
+        idx = nd.array(make_idx(rng), ctx=ctx)
+        for train in (True, False):
+            want, got = run(plain, x, idx, train), run(hybrid, x, idx, train)
+            for w, g in zip(want, got):
+                np.testing.assert_array_equal(g, w)
+    assert hybrid._cached_op.entries, "the hybridized block kept no capture"
+    return hybrid
+
+
+@pytest.mark.parametrize("name", sorted(INDEXED))
+def test_index_operator_hybridized_equals_imperative(name, ctx):
+    """take/pick with array indices, topk/sort/argsort and softmax_cross_entropy
+    capture (no fallback warning) and replay with each call's indices exactly."""
+    apply, x_shape, make_idx = INDEXED[name]
+    _check_two_inputs(lambda: _Indexed(apply), x_shape, make_idx, ctx)
+
+
+class _NetWithLoss(fw.HybridBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.body = _seq(nn.Dense(8, activation="relu"), nn.Dense(4))
+        self.loss = fw.loss.SoftmaxCrossEntropyLoss()
+
+    def hybrid_forward(self, F, x, label):
+        return self.loss(self.body(x), label)
+
+
+def test_net_ending_in_softmax_cross_entropy_loss_is_captured(ctx):
+    _check_two_inputs(_NetWithLoss, (6, 5),
+                      lambda r: r.randint(0, 4, size=(6,)).astype(np.float32), ctx)
 
 
 # ----------------------------------------------------------- replay, not Python

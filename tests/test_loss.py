@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import Callable, Dict, Sequence, Tuple
 
 import numpy as np
@@ -414,13 +415,18 @@ def test_ctc_loss_extreme_logits(ctx):
     (gloss.SDMLLoss, [(4, 5), (4, 6)], ["SDMLLoss", "(4, 5)", "(4, 6)"]),
     (gloss.CTCLoss, [(3, 6, 4), (2, 3)], ["CTCLoss", "(3, 6, 4)", "(2, 3)"]),
 ])
-def test_shape_mismatch_names_loss_and_shapes(make, inputs, pieces, ctx):
+@pytest.mark.parametrize("hybridized", [False, True], ids=["imperative", "hybridized"])
+def test_shape_mismatch_names_loss_and_shapes(make, inputs, pieces, hybridized, ctx):
     arrays = [nd.zeros(shape, ctx=ctx) for shape in inputs]
-    with pytest.raises(ValueError) as err:
-        make()(*arrays)
-    message = str(err.value)
-    for piece in pieces:
-        assert piece in message, (piece, message)
+    loss_fn = make()
+    if hybridized:
+        loss_fn.hybridize()
+    for _ in range(2):           # the error again on a second call (no capture was kept)
+        with pytest.raises(ValueError) as err:
+            loss_fn(*arrays)
+        message = str(err.value)
+        for piece in pieces:
+            assert piece in message, (piece, message)
 
 
 def test_sample_weight_that_does_not_fit_is_an_error(ctx):
@@ -430,6 +436,10 @@ def test_sample_weight_that_does_not_fit_is_an_error(ctx):
     # (N,) against SoftmaxCE's (N, 1) loss would silently broadcast to (N, N) in MXNet
     with pytest.raises(ValueError, match=r"sample_weight of shape \(4,\).*\(4, 1\)"):
         gloss.SoftmaxCELoss()(pred, nd.zeros((4,), ctx=ctx), sample_weight=nd.ones((4,), ctx=ctx))
+    hybrid = gloss.SoftmaxCELoss()
+    hybrid.hybridize()
+    with pytest.raises(ValueError, match=r"sample_weight of shape \(4,\).*\(4, 1\)"):
+        hybrid(pred, nd.zeros((4,), ctx=ctx), sample_weight=nd.ones((4,), ctx=ctx))
 
 
 def test_constructor_errors():
@@ -513,6 +523,51 @@ def test_hybridized_loss_gives_the_same(ctx):
     eager = loss(pred, label).asnumpy()
     loss.hybridize()
     assert_almost_equal(loss(pred, label), eager, rtol=0, atol=0)
+
+
+def _hybrid_cases():
+    """Every loss of CASES, and CTC with and without lengths (keyword sample_weight)."""
+    T, n, alphabet = 9, 3, 4
+    pred = _normal((n, T, alphabet), 53) * 2
+    frames = np.array([9, 7, 8], np.float32)
+    ctc = [LossCase("CTCLoss", lambda: gloss.CTCLoss(weight=2.0), [pred, CTC_LABELS], (0,),
+                    None, {"sample_weight": _uniform((n,), 54, 0.5, 2.0)}),
+           LossCase("CTCLoss lengths", lambda: gloss.CTCLoss(layout="NTC", label_layout="NT"),
+                    [pred, CTC_LABELS, frames, CTC_LABEL_LENGTHS.astype(np.float32)], (0,),
+                    None)]
+    return CASES + ctc
+
+
+@pytest.mark.parametrize("case", _hybrid_cases(), ids=str)
+def test_loss_hybridized_equals_imperative(case: LossCase, ctx):
+    """``loss.hybridize()`` captures the loss (no fallback warning): value and input
+    gradients equal the imperative ones bit for bit, under record and without, on two
+    calls with different inputs (the second a replay)."""
+    from framework.ndarray.cached_op import _IMPERATIVE
+
+    def run(loss_fn, scale, train):
+        arrays = [nd.array(h * scale if i in case.grad else h, ctx=ctx)
+                  for i, h in enumerate(case.inputs)]
+        keywords = {k: nd.array(v, ctx=ctx) for k, v in case.keywords.items()}
+        if not train:
+            return [loss_fn(*arrays, **keywords).asnumpy()]
+        for i in case.grad:
+            arrays[i].attach_grad()
+        with autograd.record():
+            out = loss_fn(*arrays, **keywords)
+        out.backward(nd.array(_normal(out.shape, 99), ctx=ctx))
+        return [out.asnumpy()] + [arrays[i].grad.asnumpy() for i in case.grad]
+
+    plain, hybrid = case.make(), case.make()
+    hybrid.hybridize()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)          # a fallback warns: fail
+        for scale in (1.0, 0.5):
+            for train in (True, False):
+                for want, got in zip(run(plain, scale, train), run(hybrid, scale, train)):
+                    np.testing.assert_array_equal(got, want, err_msg=case.name)
+    entries = hybrid._cached_op.entries
+    assert entries and all(e is not _IMPERATIVE for e in entries.values()), case.name
 
 
 def test_loss_trains_a_dense_layer():

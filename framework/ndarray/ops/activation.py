@@ -305,8 +305,10 @@ def relu(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
     return write_out(_apply(Relu(), data), out, 'relu')
 
 
-def sigmoid(data: NDArray, *, out: Optional[NDArray] = None) -> NDArray:
-    """1 / (1 + exp(-data)), elementwise, stable for large |data|; any shape."""
+def sigmoid(data: NDArray, *, out: Optional[NDArray] = None,
+            name: Optional[str] = None) -> NDArray:
+    """1 / (1 + exp(-data)), elementwise, stable for large |data|; any shape. ``name``
+    (MXNet's node name) is accepted and ignored."""
     return write_out(_apply(Sigmoid(), data), out, 'sigmoid')
 
 

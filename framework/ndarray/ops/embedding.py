@@ -1,9 +1,10 @@
 """``Embedding`` (MXNet's operator): rows of a weight matrix looked up by index.
 
-The lookup is a gather (``index.GetItem`` on the weight's first axis), so its
-gradient is the scatter-add of the output gradient's rows into a zero matrix
-of the weight's shape (repeated indices add up), and the gradient of that
-scatter is the same gather again: any order. The indices get no gradient.
+The lookup is one operator with the indices as its first input (their conversion to
+row positions happens in its ``forward``, so a hybridized block captures it). Its
+gradient is the scatter-add of the output gradient's rows into a zero matrix of the
+weight's shape (repeated indices add up), and the gradient of that scatter is the
+same gather again: any order. The indices get no gradient.
 """
 from __future__ import annotations
 
@@ -14,9 +15,24 @@ from numpy.typing import DTypeLike
 
 from ..ndarray import NDArray
 from .checks import check_array, is_int, on_data_device, write_out
-from .index import GetItem, _index_array
+from .index import _IndexedGather, _positions
 
 __all__ = ["Embedding"]
+
+
+class EmbeddingLookup(_IndexedGather):
+    """weight[clip(int(data), 0, input_dim - 1)]: inputs (data, weight)."""
+
+    name = "Embedding"
+    data_input = 1          # the gathered array: the weight
+    index_input = 0
+
+    def __init__(self, input_dim: int) -> None:
+        self.input_dim = input_dim
+
+    def _key(self, xp, weight, data):
+        idx = _positions(xp, data)           # int64, truncated toward zero
+        return (xp.clip(idx, 0, self.input_dim - 1),)
 
 
 @on_data_device
@@ -53,6 +69,7 @@ def Embedding(data: NDArray, weight: NDArray, input_dim: int, output_dim: int,  
     if numpy.dtype(data.dtype).kind not in "iuf":
         raise TypeError(f"operator Embedding: data must hold indices (integers or floats), got "
                         f"dtype {numpy.dtype(data.dtype).name} (shape {data.shape})")
-    idx = _index_array(data, weight, "Embedding")       # int64, truncated toward zero
-    idx = weight._ctx.xp.clip(idx, 0, input_dim - 1)
-    return write_out(GetItem((idx,), False, "Embedding")(weight), out, "Embedding")
+    if data._ctx is not weight._ctx:
+        raise ValueError(f"operator Embedding: the index array is on {data._ctx}, the weight "
+                         f"(shape {weight.shape}) on {weight._ctx}; move it with as_in_context()")
+    return write_out(EmbeddingLookup(int(input_dim))(data, weight), out, "Embedding")

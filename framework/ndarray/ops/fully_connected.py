@@ -115,13 +115,15 @@ class FCWeightGrad(Operator):
 
 def FullyConnected(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
                    num_hidden: Optional[int] = None, no_bias: bool = False,
-                   flatten: bool = True, out: Optional[NDArray] = None) -> NDArray:
+                   flatten: bool = True, out: Optional[NDArray] = None,
+                   name: Optional[str] = None) -> NDArray:
     """``data . weight^T + bias``, MXNet's fully connected layer.
 
     data: (N, d1, ...) with ``flatten`` (read as (N, d1*...)), else (..., K);
     weight: (num_hidden, K); bias: (num_hidden,), ignored with ``no_bias``.
     Returns (N, num_hidden) with ``flatten``, else (..., num_hidden).
     ``num_hidden`` defaults to ``weight.shape[0]`` and is checked against it.
+    ``name`` (MXNet's node name) is accepted and ignored.
     """
     op = "FullyConnected"
     check_array(data, op)

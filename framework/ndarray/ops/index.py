@@ -31,6 +31,8 @@ from .shape import Reshape
 
 __all__ = ["getitem", "setitem", "take", "pick", "one_hot", "topk", "sort", "argsort",
            "batch_take"]
+# Take, Pick and Ordered (the operators of take, pick, topk/sort/argsort) are public
+# to the ndarray package for Embedding and the losses, not exported as nd functions.
 
 Index = Any
 
@@ -350,15 +352,34 @@ def setitem(data: NDArray, key: Index, value, *, out: Optional[NDArray] = None) 
 
 
 # ------------------------------------------------------------- take, pick
-def _indices(indices, data: NDArray, where: str):
-    """Indices (NDArray, list, NumPy array, int) as a raw int64 array on data's device."""
-    if type(indices) is not NDArray and isinstance(indices, numbers.Integral) \
-            and not isinstance(indices, bool):
-        return data._ctx.xp.asarray(numpy.int64(indices))
-    raw = _index_array(indices, data, where)
-    if numpy.dtype(raw.dtype).kind == "b":
-        raw = raw.astype(numpy.int64)
-    return raw
+# The index array is an INPUT of the gathering operator: its conversion to raw int64
+# positions (and the clip/wrap of ``mode``) happens inside ``forward``, so a hybridized
+# block captures the gather and replays it with each call's indices.
+def _index_input(indices, data: NDArray, where: str) -> NDArray:
+    """Indices (NDArray, list, NumPy array, int) as an NDArray on data's context.
+
+    Only metadata of an NDArray index is read here (its context and dtype); its values
+    are converted by the operator's forward."""
+    if isinstance(indices, NDArray):
+        if indices._ctx is not data._ctx:
+            raise ValueError(f"operator {where}: the index array is on {indices._ctx}, the data "
+                             f"(shape {data.shape}) on {data._ctx}; move it with as_in_context()")
+        kind = numpy.dtype(indices.dtype).kind
+        if kind not in "biuf":
+            raise TypeError(f"operator {where}: index arrays must hold integers or booleans, "
+                            f"got dtype {numpy.dtype(indices.dtype)}")
+        return indices
+    if isinstance(indices, numbers.Integral) and not isinstance(indices, bool):
+        raw = data._ctx.xp.asarray(numpy.int64(indices))
+    else:
+        raw = _index_array(indices, data, where)
+    return NDArray(raw, data._ctx)
+
+
+def _positions(xp, index):
+    """A raw index array (any integer, float or bool dtype) as int64 positions; float
+    indices are truncated toward zero (a copy: later writes to the index do not matter)."""
+    return index.astype(numpy.int64)
 
 
 def _fix_mode(idx, size: int, mode: str, where: str, xp):
@@ -378,6 +399,67 @@ def _fix_mode(idx, size: int, mode: str, where: str, xp):
     raise ValueError(f"operator {where}: mode must be 'clip', 'wrap' or 'raise', got {mode!r}")
 
 
+class _IndexedGather(Operator):
+    """``data[key]`` where ``key`` is built in ``forward`` from the index input (input
+    ``index_input``); the gradient of the data input scatters back, the index gets none.
+
+    Subclasses set ``data_input``/``index_input`` and ``_key(xp, data, index)``;
+    ``unique``: the key selects distinct positions (scattered by assignment)."""
+
+    data_input = 0
+    index_input = 1
+    unique = False
+
+    def forward(self, *raw):
+        data, index = raw[self.data_input], raw[self.index_input]
+        self.in_shape = data.shape
+        self.key = self._key(self.xp, data, index)     # in range: clipped or wrapped
+        return data[self.key]
+
+    def backward(self, gy):
+        grads = [None, None]
+        if self.wants(self.data_input):
+            grads[self.data_input] = ScatterAdd(self.key, False, self.in_shape, self.name,
+                                                self.unique)(gy)
+        return tuple(grads)
+
+
+class Take(_IndexedGather):
+    """take(a, indices): slices of ``a`` along ``axis`` at ``indices`` (clipped/wrapped)."""
+
+    name = "take"
+
+    def __init__(self, axis: int, mode: str) -> None:
+        self.axis, self.mode = axis, mode
+
+    def _key(self, xp, a, indices):
+        idx = _fix_mode(_positions(xp, indices), a.shape[self.axis], self.mode, "take", xp)
+        return (slice(None),) * self.axis + (idx,)
+
+
+class Pick(_IndexedGather):
+    """pick(data, index): one element along ``axis`` per position of the other axes."""
+
+    name = "pick"
+    unique = True          # one position per element of the other axes: distinct positions
+
+    def __init__(self, axis: int, keepdims: bool, mode: str) -> None:
+        self.axis, self.keepdims, self.mode = axis, keepdims, mode
+
+    def _key(self, xp, data, index):
+        shape, axis = data.shape, self.axis
+        reduced = shape[:axis] + shape[axis + 1:]
+        idx = _positions(xp, index)
+        if idx.shape != reduced:
+            idx = idx.reshape(reduced)             # the size-1 axis of a kept index
+        idx = _fix_mode(idx, shape[axis], self.mode, "pick", xp)
+        if self.keepdims:
+            idx = idx.reshape(shape[:axis] + (1,) + shape[axis + 1:])
+        if axis == 1 and len(shape) == 2 and not self.keepdims:
+            return (_arange(xp, shape[0]), idx)    # rows of a matrix: the common case
+        return _grid(xp, shape, axis, idx, self.keepdims)
+
+
 @on_data_device
 def take(a: NDArray, indices, axis: int = 0, mode: str = "clip",
          *, out: Optional[NDArray] = None) -> NDArray:
@@ -391,14 +473,13 @@ def take(a: NDArray, indices, axis: int = 0, mode: str = "clip",
         raise TypeError(f"operator take: a must be an NDArray, got {type(a).__name__}")
     if a.ndim == 0:
         raise ValueError("operator take: a must have at least one dimension, got shape ()")
+    if mode not in ("clip", "wrap", "raise"):
+        raise ValueError(f"operator take: mode must be 'clip', 'wrap' or 'raise', got {mode!r}")
     axis = axis_index(axis, a.ndim, "take")
-    size = a.shape[axis]
-    idx = _indices(indices, a, "take")
-    if size == 0 and idx.size:
+    idx = _index_input(indices, a, "take")
+    if a.shape[axis] == 0 and idx.size:
         raise IndexError(f"operator take: cannot take from an empty axis {axis} of shape {a.shape}")
-    idx = _fix_mode(idx, size, mode, "take", a._ctx.xp)
-    key = (slice(None),) * axis + (idx,)
-    return write_out(GetItem(key, False, "take")(a), out, 'take')
+    return write_out(Take(axis, mode)(a, idx), out, 'take')
 
 
 @on_data_device
@@ -456,29 +537,19 @@ def pick(data: NDArray, index, axis: int = -1, keepdims: bool = False,
     """
     if not isinstance(data, NDArray):
         raise TypeError(f"operator pick: data must be an NDArray, got {type(data).__name__}")
-    shape = tuple(data._data.shape)
+    shape = data.shape
     if not shape:
         raise ValueError("operator pick: data must have at least one dimension, got shape ()")
+    if mode not in ("clip", "wrap", "raise"):
+        raise ValueError(f"operator pick: mode must be 'clip', 'wrap' or 'raise', got {mode!r}")
     axis = axis_index(axis, len(shape), "pick")
-    idx = _indices(index, data, "pick")
+    idx = _index_input(index, data, "pick")
     reduced = shape[:axis] + shape[axis + 1:]
     kept = shape[:axis] + (1,) + shape[axis + 1:]
-    idx_shape = tuple(idx.shape)
-    if idx_shape != reduced:
-        if idx_shape != kept:
-            raise ValueError(f"operator pick: index of shape {idx_shape} does not match data of "
-                             f"shape {shape} along axis {axis}: expected {reduced} or {kept}")
-        idx = idx.reshape(reduced)
-    xp = data._ctx.xp
-    idx = _fix_mode(idx, shape[axis], mode, "pick", xp)
-    if keepdims:
-        idx = idx.reshape(kept)
-    if axis == 1 and len(shape) == 2 and not keepdims:
-        key = (_arange(xp, shape[0]), idx)        # rows of a matrix: the common case
-    else:
-        key = _grid(xp, shape, axis, idx, keepdims)
-    # one position per element of the other axes: distinct positions
-    result = GetItem(key, False, "pick", unique=True)(data)
+    if idx.shape not in (reduced, kept):
+        raise ValueError(f"operator pick: index of shape {idx.shape} does not match data of "
+                         f"shape {shape} along axis {axis}: expected {reduced} or {kept}")
+    result = Pick(axis, bool(keepdims), mode)(data, idx)
     return result if out is None else write_out(result, out, 'pick')
 
 
@@ -516,18 +587,6 @@ def one_hot(indices: NDArray, depth: int, on_value: float = 1.0, off_value: floa
 
 
 # ------------------------------------------------------------------ ordering
-class _Constant(Operator):
-    """A raw result computed from the input's order (indices, masks) as ``dtype``; no gradient."""
-
-    zero_grad = True
-
-    def __init__(self, raw, dtype, name: str) -> None:
-        self.raw, self.dtype, self.name = raw, dtype, name
-
-    def forward(self, x):
-        return self.raw.astype(self.dtype)
-
-
 def _ordering(data: NDArray, axis: Optional[int], where: str):
     """``data`` (flattened when axis is None) and the normalised axis."""
     if not isinstance(data, NDArray):
@@ -540,13 +599,11 @@ def _ordering(data: NDArray, axis: Optional[int], where: str):
     return data, axis_index(axis, data.ndim, where)
 
 
-def _order(data: NDArray, axis: int, is_ascend: bool):
-    """Raw int64 indices that sort ``data`` along ``axis`` (ascending or descending).
+def _order(xp, raw, axis: int, is_ascend: bool):
+    """Raw int64 indices that sort ``raw`` along ``axis`` (ascending or descending).
 
     NaN counts as the largest value (as PyTorch): last ascending, first descending.
     """
-    xp = data._ctx.xp
-    raw = data._data
     kind = numpy.dtype(raw.dtype).kind
     if is_ascend:
         return xp.argsort(raw, axis=axis)
@@ -564,12 +621,44 @@ def _order(data: NDArray, axis: int, is_ascend: bool):
     return order
 
 
-def _gather(data: NDArray, idx, axis: int, name: str) -> NDArray:
-    return GetItem(_grid(data._ctx.xp, tuple(idx.shape), axis, idx), False, name)(data)
+class Ordered(Operator):
+    """topk / sort / argsort along ``axis``: the order is computed in ``forward``.
 
+    ``ret_typ``: 'value' (the k first values in order; a gather, whose gradient
+    scatters back), 'indices' (their positions as ``dtype``), 'both' (values,
+    indices) or 'mask' (data's shape, 1 at the chosen elements, reshaped to
+    ``out_shape``). Indices and masks carry no gradient.
+    """
 
-def _take_first(idx, k: int, axis: int):
-    return idx[(slice(None),) * axis + (slice(0, k),)]
+    def __init__(self, name: str, axis: int, k: int, ret_typ: str, is_ascend: bool,
+                 dtype, out_shape: Optional[Tuple[int, ...]] = None) -> None:
+        self.name, self.axis, self.k, self.ret_typ = name, axis, k, ret_typ
+        self.is_ascend, self.dtype, self.out_shape = is_ascend, dtype, out_shape
+
+    def forward(self, x):
+        xp, axis = self.xp, self.axis
+        idx = _order(xp, x, axis, self.is_ascend)
+        if self.k < x.shape[axis]:
+            idx = idx[(slice(None),) * axis + (slice(0, self.k),)]
+        if self.ret_typ == "indices":
+            return idx.astype(self.dtype)
+        key = _grid(xp, tuple(idx.shape), axis, idx)
+        if self.ret_typ == "mask":
+            mask = xp.zeros(x.shape, dtype=x.dtype)
+            mask[key] = 1
+            return mask.reshape(self.out_shape)
+        self.in_shape = x.shape
+        self.key = key
+        values = x[key]
+        if self.ret_typ == "value":
+            return values
+        return values, idx.astype(self.dtype)
+
+    def backward(self, gy, *unused):
+        if self.ret_typ in ("indices", "mask") or not self.wants(0):
+            return (None,)
+        # the k first positions of an order are distinct: scattered by assignment
+        return (ScatterAdd(self.key, False, self.in_shape, self.name, True)(gy),)
 
 
 @on_data_device
@@ -587,7 +676,7 @@ def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "in
                          f"got {ret_typ!r}")
     if isinstance(k, bool) or not isinstance(k, (int, numpy.integer)):
         raise TypeError(f"operator topk: k must be an integer, got {k!r}")
-    in_shape = data.shape
+    in_shape = data.shape if isinstance(data, NDArray) else None
     data, axis = _ordering(data, axis, "topk")
     size = data.shape[axis]
     if k < 1:
@@ -595,19 +684,8 @@ def topk(data: NDArray, axis: Optional[int] = -1, k: int = 1, ret_typ: str = "in
     if k > size:
         raise ValueError(f"operator topk: k={k} is larger than the size {size} of axis {axis} "
                          f"of data of shape {data.shape}")
-    idx = _take_first(_order(data, axis, is_ascend), k, axis)
-    if ret_typ == "mask":
-        xp = data._ctx.xp
-        mask = xp.zeros(data.shape, dtype=data._data.dtype)
-        mask[_grid(xp, tuple(idx.shape), axis, idx)] = 1
-        # axis=None too
-        result = _Constant(mask.reshape(in_shape), mask.dtype, "topk")(data)
-        return write_out(result, out, 'topk')
-    indices = _Constant(idx, numpy.dtype(dtype), "topk")(data)
-    if ret_typ == "indices":
-        return write_out(indices, out, 'topk')
-    values = _gather(data, idx, axis, "topk")
-    return write_out(values if ret_typ == "value" else [values, indices], out, 'topk')
+    result = Ordered("topk", axis, int(k), ret_typ, is_ascend, numpy.dtype(dtype), in_shape)(data)
+    return write_out(list(result) if ret_typ == "both" else result, out, 'topk')
 
 
 @on_data_device
@@ -615,7 +693,8 @@ def sort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True,
          *, out: Optional[NDArray] = None) -> NDArray:
     """``data`` sorted along ``axis`` (flattened when None); differentiable (a gather)."""
     data, axis = _ordering(data, axis, "sort")
-    return write_out(_gather(data, _order(data, axis, is_ascend), axis, "sort"), out, 'sort')
+    result = Ordered("sort", axis, data.shape[axis], "value", is_ascend, None)(data)
+    return write_out(result, out, 'sort')
 
 
 @on_data_device
@@ -623,5 +702,6 @@ def argsort(data: NDArray, axis: Optional[int] = -1, is_ascend: bool = True,
             dtype: DTypeLike = "float32", *, out: Optional[NDArray] = None) -> NDArray:
     """Indices that sort ``data`` along ``axis``, as ``dtype`` (float32 as in MXNet)."""
     data, axis = _ordering(data, axis, "argsort")
-    result = _Constant(_order(data, axis, is_ascend), numpy.dtype(dtype), "argsort")(data)
+    result = Ordered("argsort", axis, data.shape[axis], "indices", is_ascend,
+                     numpy.dtype(dtype))(data)
     return write_out(result, out, 'argsort')

@@ -244,7 +244,7 @@ def BatchNorm(data: NDArray, gamma: NDArray, beta: NDArray, moving_mean: NDArray
               moving_var: NDArray, eps: float = 1e-3, momentum: float = 0.9,
               fix_gamma: bool = True, use_global_stats: bool = False,
               output_mean_var: bool = False, axis: int = 1, cudnn_off: bool = False,
-              out: Optional[NDArray] = None) -> Result:
+              out: Optional[NDArray] = None, name: Optional[str] = None) -> Result:
     """Batch normalisation along channel ``axis`` of ``data`` (any shape; C = shape[axis]).
 
     gamma, beta, moving_mean, moving_var: (C,), in the data's dtype (float32 for
@@ -256,7 +256,7 @@ def BatchNorm(data: NDArray, gamma: NDArray, beta: NDArray, moving_mean: NDArray
     and its gradient is 0. Returns the output (data's shape), or with
     ``output_mean_var`` the list [output, mean (C,), inverse std 1/sqrt(var + eps) (C,)]
     (the statistics used; their gradients are blocked). ``cudnn_off`` is accepted and
-    has no effect.
+    has no effect; ``name`` (MXNet's node name) is accepted and ignored.
     """
     op = "BatchNorm"
     ax, work, c = _layout(op, data, axis)
@@ -296,10 +296,11 @@ def LayerNorm(data: NDArray, gamma: NDArray, beta: NDArray, axis: int = -1,
 
 
 def InstanceNorm(data: NDArray, gamma: NDArray, beta: NDArray, eps: float = 1e-3,
-                 out: Optional[NDArray] = None) -> NDArray:
+                 out: Optional[NDArray] = None, name: Optional[str] = None) -> NDArray:
     """Instance normalisation of ``data`` (N, C, d1, ...): each (sample, channel) slice is
     normalised with its own mean and biased variance over d1, ..., then ``* gamma + beta``
-    (both (C,)). Same in training and predict mode. Returns data's shape.
+    (both (C,)). Same in training and predict mode. Returns data's shape. ``name``
+    (MXNet's node name) is accepted and ignored.
     """
     op = "InstanceNorm"
     check_array(data, op)
