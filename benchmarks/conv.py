@@ -170,16 +170,14 @@ def check_same(runners) -> bool:
 def timed_parts(totals, products):
     """Time the framework's conv work by part while inside.
 
-    ``totals`` maps a part to [seconds, calls]: the three operators ('forward',
-    'weight gradient', 'data gradient': wall time of each operator's raw work), and,
-    summed over every thread that runs parts of them, the CPU time (``thread_time``)
-    in the GEMMs ('gemm': ``numpy.matmul``) and in im2col and col2im. ``products``
-    gets one (operand shapes, CPU seconds, FLOPs) per ``numpy.matmul`` call."""
+    ``totals`` maps a part to [seconds, calls] of wall time: the three operators
+    ('forward', 'weight gradient', 'data gradient': each operator's raw work), the
+    GEMMs ('gemm': ``numpy.matmul``, threaded by the BLAS) and im2col and col2im.
+    ``products`` gets one (operand shapes, seconds, FLOPs) per ``numpy.matmul`` call."""
     from framework.ndarray.ops import conv as conv_ops
-    targets = {"gemm": (np, "matmul", time.thread_time),
-               "im2col": (conv_ops, "im2col", time.thread_time),
-               "im2col ": (conv_ops.HostConv, "im2col", time.thread_time),
-               "col2im": (conv_ops, "col2im", time.thread_time),
+    targets = {"gemm": (np, "matmul", time.perf_counter),
+               "im2col": (conv_ops, "im2col", time.perf_counter),
+               "col2im": (conv_ops, "col2im", time.perf_counter),
                "forward": (conv_ops.ConvolutionOp, "forward", time.perf_counter),
                "weight gradient": (conv_ops.ConvolutionGradWOp, "forward", time.perf_counter),
                "data gradient": (conv_ops.DeconvolutionOp, "forward", time.perf_counter)}
@@ -211,26 +209,10 @@ def timed_parts(totals, products):
             setattr(owner, attr, saved[part])
 
 
-def single_thread_blas(repeat: int, settle: float) -> float:
-    """The 2048x2048 product's GFLOP/s on one BLAS thread (the thread count is put back)."""
-    from mlp_step import _numpy_blas, _openblas_call
-    import ctypes
-    lib = _numpy_blas()[2]
-    before = _openblas_call(lib, "get_num_threads")
-    if before is None:
-        return float("nan")
-    _openblas_call(lib, "set_num_threads", ctypes.c_int(1))
-    try:
-        return blas_gflops(repeat, settle)
-    finally:
-        _openblas_call(lib, "set_num_threads", ctypes.c_int(before))
-
-
 def profile(problem: Problem, runner: FrameworkConv, repeat: int, blas: float,
             settle: float = SETTLE_S) -> None:
-    """Per step: wall time of the three operators; CPU time (all threads) in the GEMMs
-    (their rate per thread against one BLAS thread's), im2col and col2im."""
-    from framework.ndarray.ops import parallel
+    """Per step: wall time of the three operators, of the GEMMs (their rate against
+    the 2048x2048 product's), of im2col and col2im."""
     steps = []
     for _ in range(repeat):
         totals, products = {}, []
@@ -238,7 +220,6 @@ def profile(problem: Problem, runner: FrameworkConv, repeat: int, blas: float,
             forward, backward = runner.step()
         steps.append((forward + backward, totals, products))
         time.sleep(settle)
-    one_thread = single_thread_blas(max(repeat, 3), settle)
     step = statistics.median(t for t, _, _ in steps)
 
     def median(name):
@@ -248,23 +229,21 @@ def profile(problem: Problem, runner: FrameworkConv, repeat: int, blas: float,
              for name in ("gemm", "im2col", "col2im")}
     gemm_flops = sum(f for _, _, f in steps[0][2])
     gemm = median("gemm")
-    threads = parallel.num_threads()
-    per_thread = gemm_flops / gemm / 1e9 if gemm else float("nan")
+    rate = gemm_flops / gemm / 1e9 if gemm else float("nan")
     print(f"\nWhere the framework's time goes ({problem.describe()}; median of {repeat} "
-          f"steps; operators split over {threads} threads):")
+          f"steps):")
     print(f"  step     {step * 1e3:8.1f} ms  {problem.flops / step / 1e9:6.1f} GFLOP/s")
     for name in ("forward", "weight gradient", "data gradient"):
         seconds = median(name)
         print(f"    {name:<16} {seconds * 1e3:8.1f} ms")
-    print(f"  GEMM     {gemm * 1e3:8.1f} ms of CPU time in {calls['gemm']} matmul calls "
-          f"({gemm_flops / 1e9:.2f} GFLOP): {per_thread:.1f} GFLOP/s per thread, "
-          f"{100 * per_thread / one_thread:.0f}% of one BLAS thread's 2048x2048 speed "
-          f"({one_thread:.1f} GFLOP/s; all threads: {blas:.1f})")
-    print(f"  im2col   {median('im2col') * 1e3:8.1f} ms of CPU time ({calls['im2col']} calls)")
-    print(f"  col2im   {median('col2im') * 1e3:8.1f} ms of CPU time ({calls['col2im']} calls)")
+    print(f"  GEMM     {gemm * 1e3:8.1f} ms in {calls['gemm']} matmul calls "
+          f"({gemm_flops / 1e9:.2f} GFLOP): {rate:.1f} GFLOP/s, "
+          f"{100 * rate / blas:.0f}% of the 2048x2048 product's {blas:.1f} GFLOP/s")
+    print(f"  im2col   {median('im2col') * 1e3:8.1f} ms ({calls['im2col']} calls)")
+    print(f"  col2im   {median('col2im') * 1e3:8.1f} ms ({calls['col2im']} calls)")
     shown = sorted(steps[0][2], key=lambda p: -p[1])[:6]
     if shown:
-        print("  largest matmul calls (CPU ms, GFLOP/s):")
+        print("  largest matmul calls (ms, GFLOP/s):")
         for shapes, seconds, flops in shown:
             print(f"    {shapes:<44} {seconds * 1e3:7.2f} ms  {flops / seconds / 1e9:6.1f}")
 

@@ -458,14 +458,11 @@ def test_dtype_and_type_errors():
 def test_data_gradient_takes_the_path_moving_less_memory(monkeypatch):
     """Stride 1 with as many output as input channels (ResNet): the data gradient is a
     convolution (no adjoint of im2col); 1 -> 20 channels (LeNet's first layer): the
-    adjoint (col2im, or on the host the kernel offset by offset)."""
+    adjoint (col2im)."""
     from framework.ndarray.ops import conv as conv_ops
     calls = []
     original = conv_ops.col2im
     monkeypatch.setattr(conv_ops, "col2im", lambda *a, **k: calls.append(1) or original(*a, **k))
-    adjoint = conv_ops.HostConv.grad_data
-    monkeypatch.setattr(conv_ops.HostConv, "grad_data",
-                        lambda *a, **k: calls.append(1) or adjoint(*a, **k))
     for (c, f), expected in (((4, 4), 0), ((1, 20), 1)):
         calls.clear()
         x, w = _variables(fw.cpu(), (2, c, 6, 6), (f, c, 3, 3))
@@ -473,61 +470,3 @@ def test_data_gradient_takes_the_path_moving_less_memory(monkeypatch):
             y = nd.Convolution(x, w, kernel=(3, 3), pad=(1, 1), no_bias=True)
         y.backward()
         assert len(calls) == expected, (c, f)
-
-
-# ------------------------------------------------------ the host path in parts
-HOST_CASES = [   # (data, weight, arguments): channel-major, position-major, layouts, nd
-    ((5, 1, 12, 12), (6, 1, 5, 5), dict(kernel=(5, 5))),
-    ((4, 3, 9, 7), (5, 3, 3, 3), dict(kernel=(3, 3), pad=(1, 1))),
-    ((3, 8, 9, 9), (5, 8, 3, 3), dict(kernel=(3, 3), pad=(1, 1))),
-    ((3, 8, 11, 10), (6, 8, 3, 2), dict(kernel=(3, 2), stride=(2, 1), pad=(1, 0),
-                                        dilate=(1, 2))),
-    ((3, 9, 8, 9), (5, 3, 3, 9), dict(kernel=(3, 3), pad=(1, 1), layout="NHWC")),
-    ((2, 7, 6, 20), (4, 2, 2, 20), dict(kernel=(2, 2), stride=(2, 1), layout="NHWC")),
-    ((3, 16, 13), (4, 16, 3), dict(kernel=(3,), pad=(1,))),
-    ((2, 4, 5, 6, 7), (3, 4, 2, 3, 2), dict(kernel=(2, 3, 2), stride=(1, 2, 1), pad=(1, 0, 1))),
-]
-
-
-def _conv_and_gradients(x_shape, w_shape, kw):
-    rng = np.random.RandomState(0)
-    x, w = (nd.array(rng.standard_normal(s).astype(np.float32)) for s in (x_shape, w_shape))
-    cin = x_shape[-1] if kw.get("layout", "NCW").endswith("C") else x_shape[1]
-    b = nd.array(rng.standard_normal(w_shape[0]).astype(np.float32))
-    bd = nd.array(rng.standard_normal(cin).astype(np.float32))
-    for a in (x, w, b):
-        a.attach_grad()
-    with fw.autograd.record():
-        y = nd.Convolution(x, w, b, **kw)
-    gy = nd.array(rng.standard_normal(y.shape).astype(np.float32))
-    y.backward(gy)
-    d = nd.Deconvolution(gy, w, bd, no_bias=False, num_filter=cin, **kw)
-    return [a.asnumpy() for a in (y, x.grad, w.grad, b.grad, d)]
-
-
-@pytest.mark.parametrize("x_shape,w_shape,kw", HOST_CASES)
-def test_host_parts_and_pieces_equal_one_product(x_shape, w_shape, kw, monkeypatch):
-    """NumPy data runs in batch parts with products cut into pieces (``HostConv``):
-    forced into several parts and short pieces with tails, it equals the single-product
-    path (float32 rounding), and gives the same bits with one thread or two."""
-    from framework.ndarray.ops import conv as conv_ops, parallel
-    monkeypatch.setattr(parallel, "splits_products", lambda: False)
-    conv_ops._host_plan.cache_clear()
-    expected = _conv_and_gradients(x_shape, w_shape, kw)
-    monkeypatch.setattr(parallel, "splits_products", lambda: True)
-    f, ck = w_shape[0], int(np.prod(w_shape[1:]))
-    monkeypatch.setattr(conv_ops, "_MIN_PART_FLOPS", 1)
-    for limit in (f * ck * 5 + 1, f * ck * 7 + 3, parallel.SINGLE_THREAD_MNK):
-        monkeypatch.setattr(parallel, "SINGLE_THREAD_MNK", limit)
-        results = []
-        for threads in (1, 2):
-            conv_ops._host_plan.cache_clear()
-            parallel.set_num_threads(threads)
-            try:
-                results.append(_conv_and_gradients(x_shape, w_shape, kw))
-            finally:
-                parallel.set_num_threads(None)
-        for one, two, ref in zip(*results, expected):
-            np.testing.assert_array_equal(one, two)
-            assert_almost_equal(one, ref, rtol=1e-5, atol=1e-5)
-    conv_ops._host_plan.cache_clear()

@@ -1,15 +1,11 @@
 """``Convolution`` and ``Deconvolution`` over 1, 2 or 3 spatial axes (MXNet's operators).
 
-One graph node per call, computed one of two ways:
-
-- on NumPy (one group, float32/float64, OpenBLAS; ``HostConv``): in batch parts
-  spread over the framework's threads (``parallel.py``), each part doing its
-  images' im2col and products, the products cut into pieces that OpenBLAS runs
-  single-threaded (its own threads would spin on the cores the parts need). The
-  parts run every step on all cores, not only the products, as PyTorch's do;
-- otherwise (CuPy, groups, float16): im2col (``im2col.py``: one strided copy of
-  the windows) feeding ONE matrix product, or one batched product over the
-  groups; the bias is added while the product is copied to the output layout.
+One graph node per call: im2col (``im2col.py``: one strided copy of the
+windows) feeding ONE matrix product, or one batched product over the groups,
+threaded by the BLAS itself; the bias is added while the product is copied to
+the output layout. (Batch parts spread over the framework's threads, each
+cutting its products into single-threaded pieces, were measured 16-18% slower
+at ResNet and LeNet shapes on an idle 2-core machine, and were removed.)
 
 The gradients are three operators that are each other's gradients (Chainer's
 Convolution2DFunction / Deconvolution2DFunction / Convolution2DGradW), so every
@@ -20,11 +16,9 @@ order of derivative differentiates again:
     gW = grad_w(x, dy)      dx = deconv(dy, dgW)     d(dy) = conv(x, dgW)
 
 ``deconv`` (the data gradient of ``conv``) is one product and col2im, a
-slice-add per kernel offset (on the host: a small product per kernel offset,
-added onto its window), or, for stride 1 when it moves less memory, the
-convolution with the flipped kernel; ``grad_w`` is im2col and one product (on
-the host: per part, summed in cache-sized blocks). The bias gradient is a sum
-over the batch and spatial axes.
+slice-add per kernel offset, or, for stride 1 when it moves less memory, the
+convolution with the flipped kernel; ``grad_w`` is im2col and one product. The
+bias gradient is a sum over the batch and spatial axes.
 
 Large temporaries (im2col matrices, product outputs) come from a workspace of
 reused host buffers (``im2col.WORKSPACE``); results are always new arrays. For
@@ -41,8 +35,6 @@ im2col; it costs prod(K) times the data's memory until backward).
 """
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 from typing import Optional, Sequence, Tuple, Union
 
@@ -52,9 +44,7 @@ from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
 from .checks import check_array, int_tuple, is_int, write_out
-from . import parallel
-from .im2col import (WORKSPACE, Window, channel_last_padded, col2im, im2col,
-                     im2col_channels, im2col_rows, short_rows)
+from .im2col import WORKSPACE, Window, col2im, im2col, short_rows
 from .reduce import Sum
 
 __all__ = ["Convolution", "Deconvolution"]
@@ -148,354 +138,6 @@ class ConvGeometry:
         return xp.ascontiguousarray(w)
 
 
-# ------------------------------------------------- host path: batch parts
-_MIN_PART_FLOPS = 1 << 22      # ~4 MFLOP: smaller parts cost more to hand out than they save
-_TMP_BYTES = 1 << 20           # partial weight gradients per product call: stays in cache
-
-
-@functools.lru_cache(maxsize=512)
-def _piece_width(length: int, limit: int) -> int:
-    """Columns per product piece: ``length`` if it fits in ``limit``, else the largest
-    divisor of ``length`` up to ``limit`` (no short tail piece), unless that is under
-    half of ``limit`` (then ``limit``, with a tail)."""
-    if limit >= length:
-        return length
-    for width in range(limit, limit // 2, -1):
-        if length % width == 0:
-            return width
-    return limit
-
-
-def _col_pieces(a, r: int):
-    """(n, X, L) -> the view (n, L // r, X, r): blocks of ``r`` columns (a remainder
-    of L % r columns is left out)."""
-    n, x, length = a.shape
-    q = length // r
-    return a[:, :, :q * r].reshape(n, x, q, r).swapaxes(1, 2)
-
-
-def _row_pieces(a, r: int):
-    """(n, L, Y) -> the view (n, L // r, r, Y): blocks of ``r`` rows (a remainder of
-    L % r rows is left out)."""
-    n, length, y = a.shape
-    q = length // r
-    return a[:, :q * r].reshape(n, q, r, y)
-
-
-class HostConv:
-    """A convolution on NumPy arrays in batch parts, one per thread (``parallel.py``).
-
-    Each part takes its images through im2col and the products; each product is
-    cut into pieces of ``r`` output positions whose m*n*k stays below OpenBLAS's
-    threading threshold, batched into one ``matmul`` call, so that no BLAS thread
-    competes with the parts. The columns are position-major (n, *O, *K, C), read
-    from a channel-last copy of the part, or, for few channels (C * kernel width
-    < 16: short copies otherwise), channel-major (n, C, *K, *O).
-
-    The output is written in its final layout by the products themselves (for
-    channel-first data, ``W @ cols^T`` one piece of columns at a time), the bias
-    added in place; the weight gradient sums each part's pieces, then the parts
-    in order; the data gradient is the products' adjoint and col2im, per part.
-    """
-
-    def __init__(self, geom: ConvGeometry, n: int, c: int, sizes: Shape, f: int) -> None:
-        win = geom.window
-        self.geom, self.n, self.c, self.f = geom, n, c, f
-        self.sizes, self.out_sizes = tuple(sizes), tuple(win.out_sizes(sizes))
-        self.p, self.ck = math.prod(self.out_sizes), c * math.prod(win.kernel)
-        self.rows = geom.channel_last or c * win.kernel[-1] >= 16
-        self.r = _piece_width(self.p, (parallel.SINGLE_THREAD_MNK - 1) // (f * self.ck))
-        # weight gradient: chunks of positions x blocks of columns (``_weight_product``)
-        # (measured: blocks of 100-150 columns run fastest, 1.5-2x narrower or wider ones)
-        self.block = _piece_width(self.ck, 160)
-        self.chunk = _piece_width(self.p, max(1, (parallel.SINGLE_THREAD_MNK - 1) //
-                                              (f * self.block)))
-        self.parts = parallel.parts_for(n, 2 * n * f * self.ck * self.p, _MIN_PART_FLOPS)
-        self.cuts = parallel.bounds(n, self.parts)
-
-    # layouts ---------------------------------------------------------------
-    def cols_shape(self, n: int) -> Shape:
-        return (n, self.p, self.ck) if self.rows else (n, self.ck, self.p)
-
-    def outputs(self, a, channels: int):
-        """An output-layout array (n, channels, *O) as (n, channels, P), or channel-last
-        (n, P, channels)."""
-        if self.geom.channel_last:
-            return a.reshape(a.shape[0], self.p, channels)
-        return a.reshape(a.shape[0], channels, self.p)
-
-    def weight_matrix(self, w):
-        """The weight as (F, K*C) (position-major) or (F, C*K), matching the columns."""
-        f = w.shape[0]
-        if self.rows and not self.geom.channel_last:
-            w = w.transpose((0,) + tuple(range(2, w.ndim)) + (1,))     # (F, *K, C)
-        return numpy.ascontiguousarray(w).reshape(f, self.ck)
-
-    def weight_from_matrix(self, m):
-        """(F, K*C) or (F, C*K) -> the weight in the geometry's layout."""
-        kernel, f = self.geom.window.kernel, m.shape[0]
-        if not self.rows:
-            return m.reshape((f, self.c) + kernel)
-        w = m.reshape((f,) + kernel + (self.c,))
-        if self.geom.channel_last:
-            return w
-        return numpy.ascontiguousarray(w.transpose((0, w.ndim - 1) + tuple(range(1, w.ndim - 1))))
-
-    def _bias(self, b):
-        return b if self.geom.channel_last else b.reshape(-1, 1)
-
-    def im2col(self, x, out) -> None:
-        """Columns of the images ``x`` (n, ...) into ``out`` (``cols_shape(n)``)."""
-        win, n = self.geom.window, x.shape[0]
-        if self.rows:
-            xh = channel_last_padded(numpy, x, win.pad, self.geom.channel_last)
-            im2col_rows(numpy, xh, win, self.out_sizes,
-                        out.reshape((n,) + self.out_sizes + win.kernel + (self.c,)))
-            if xh is not x:
-                WORKSPACE.give(numpy, xh)
-        else:
-            im2col_channels(numpy, x, win, self.out_sizes,
-                            out.reshape((n, self.c) + win.kernel + self.out_sizes))
-
-    # forward ------------------------------------------------------------
-    def forward(self, x, w, b=None, keep_cols: bool = False):
-        """(output, the columns if ``keep_cols`` else None)."""
-        n, f = self.n, self.f
-        y = numpy.empty(self.geom.data_shape(n, f, self.out_sizes), dtype=x.dtype)
-        y3 = self.outputs(y, f)
-        wm = self.weight_matrix(w)
-        if self.geom.channel_last:
-            wm = numpy.ascontiguousarray(wm.T)                          # (K*C, F)
-        cols = WORKSPACE.take(numpy, self.cols_shape(n), x.dtype) if keep_cols else None
-        bias = None if b is None else self._bias(b)
-
-        def work(i):
-            lo, hi = self.cuts[i], self.cuts[i + 1]
-            part = cols[lo:hi] if keep_cols else WORKSPACE.take(
-                numpy, self.cols_shape(hi - lo), x.dtype)
-            self.im2col(x[lo:hi], part)
-            self._forward_product(wm, part, y3[lo:hi])
-            if bias is not None:
-                y3[lo:hi] += bias
-            if not keep_cols:
-                WORKSPACE.give(numpy, part)
-
-        parallel.run_parts(self.parts, work)
-        return y, cols
-
-    def _forward_product(self, wm, cols, y) -> None:
-        r, p, matmul = self.r, self.p, numpy.matmul
-        q = p // r
-        t = q * r
-        if self.geom.channel_last:       # y (n, P, F) = cols (n, P, KC) @ wm (KC, F)
-            if q:
-                matmul(_row_pieces(cols, r), wm, out=_row_pieces(y, r))
-            if t < p:
-                matmul(cols[:, t:], wm, out=y[:, t:])
-        elif self.rows:                  # y (n, F, P) = wm (F, KC) @ cols^T
-            if q:
-                matmul(wm, _row_pieces(cols, r).swapaxes(-1, -2), out=_col_pieces(y, r))
-            if t < p:
-                matmul(wm, cols[:, t:].swapaxes(-1, -2), out=y[:, :, t:])
-        else:                            # y (n, F, P) = wm (F, CK) @ cols (n, CK, P)
-            if q:
-                matmul(wm, _col_pieces(cols, r), out=_col_pieces(y, r))
-            if t < p:
-                matmul(wm, cols[:, :, t:], out=y[:, :, t:])
-
-    # weight gradient ------------------------------------------------------
-    def grad_weight(self, x, gy, cols=None):
-        """d(sum(conv(x, W) * gy)) / dW; ``cols``: x's columns from the forward (given
-        back to the workspace here)."""
-        gy3 = self.outputs(numpy.ascontiguousarray(gy), self.f)
-        partials = [None] * self.parts
-
-        def work(i):
-            lo, hi = self.cuts[i], self.cuts[i + 1]
-            if cols is None:
-                part = WORKSPACE.take(numpy, self.cols_shape(hi - lo), x.dtype)
-                self.im2col(x[lo:hi], part)
-            else:
-                part = cols[lo:hi]
-            partials[i] = self._weight_product(gy3[lo:hi], part)
-            if cols is None:
-                WORKSPACE.give(numpy, part)
-
-        parallel.run_parts(self.parts, work)
-        if cols is not None:
-            WORKSPACE.give(numpy, cols)
-        total = partials[0]
-        for partial in partials[1:]:
-            total += partial
-        return self.weight_from_matrix(total)
-
-    def _weight_product(self, gy, cols):
-        """sum over the images and positions of gy (F, .) times cols (., X): (F, X).
-
-        The sum over positions is cut into chunks of ``kp`` and the output into
-        blocks of ``b`` columns, F*kp*b below the threading threshold, with kp*b as
-        large as it allows: each chunk's partial block is summed in a small buffer,
-        so the partials never leave the cache."""
-        kp, width, p, f = self.chunk, self.block, self.p, self.f
-        q = p // kp
-        t = q * kp
-        channel_last = self.geom.channel_last
-        total = numpy.zeros((f, self.ck), dtype=gy.dtype)
-        pieces = []
-        if q:
-            pieces.append((_row_pieces(gy, kp).swapaxes(-1, -2) if channel_last else
-                           _col_pieces(gy, kp),
-                           _row_pieces(cols, kp) if self.rows else
-                           _col_pieces(cols, kp).swapaxes(-1, -2)))
-        if t < p:
-            pieces.append(((gy[:, t:].swapaxes(-1, -2) if channel_last else gy[:, :, t:])[:, None],
-                           (cols[:, t:] if self.rows else
-                            cols[:, :, t:].swapaxes(-1, -2))[:, None]))
-        for a, b in pieces:                           # a (n, q, F, kp), b (n, q, kp, X)
-            for lo in range(0, self.ck, width):
-                hi = min(self.ck, lo + width)
-                self._sum_products(a, b[..., lo:hi], total[:, lo:hi])
-        return total
-
-    @staticmethod
-    def _sum_products(a, b, total) -> None:
-        """total += sum over (image, chunk) of a[i, j] @ b[i, j], many chunks per call."""
-        n, q = a.shape[:2]
-        size = total.size
-        per = max(1, _TMP_BYTES // (size * total.itemsize))    # chunks per product call
-        tmp = numpy.empty((min(per, n * q),) + total.shape, dtype=total.dtype)
-        flat, reduced = tmp.reshape(tmp.shape[0], size), numpy.empty(size, dtype=total.dtype)
-        if q >= per:
-            calls = [(i, slice(j, min(q, j + per))) for i in range(n) for j in range(0, q, per)]
-        else:
-            step = per // q
-            calls = [(slice(i, min(n, i + step)), slice(None)) for i in range(0, n, step)]
-        for images, chunks in calls:
-            ai, bi = a[images, chunks], b[images, chunks]
-            count = math.prod(ai.shape[:-2])
-            numpy.matmul(ai, bi, out=tmp[:count].reshape(ai.shape[:-2] + total.shape))
-            numpy.add.reduce(flat[:count], axis=0, out=reduced)
-            total += reduced.reshape(total.shape)
-
-    # data gradient --------------------------------------------------------
-    def grad_data(self, gy, w, b=None):
-        """d(sum(conv(x, W) * gy)) / dx (MXNet's Deconvolution of gy), plus ``b``.
-
-        Position-major plans go one kernel offset at a time, per part: the product of
-        gy with that offset's (F, C) slice of the weight is a small block (the part's
-        positions x C, in cache), added at once onto its window of a channel-last
-        padded accumulator (n, *Sp, C): no im2col-sized temporary, and each add runs
-        along whole (width x channel) rows. Channel-major plans (few channels, where
-        such a block would be a thin product) make the part's columns (n, C*K, P) in
-        one product and add each offset's rows onto a channel-first accumulator."""
-        n, c, f, win = self.n, self.c, self.f, self.geom.window
-        nd, p = win.nd, self.p
-        gx = numpy.empty(self.geom.data_shape(n, c, self.sizes), dtype=gy.dtype)
-        gy3 = self.outputs(numpy.ascontiguousarray(gy), f)
-        spatial = tuple(range(2, nd + 2))
-        if self.geom.channel_last:                         # (F, *K, C) -> (*K, F, C)
-            wk = w.transpose(tuple(range(1, nd + 1)) + (0, nd + 1))
-        else:                                              # (F, C, *K) -> (*K, F, C)
-            wk = w.transpose(spatial + (0, 1))
-        if self.rows:
-            wk = numpy.ascontiguousarray(wk).reshape(-1, f, c)
-            r = _piece_width(p, (parallel.SINGLE_THREAD_MNK - 1) // (f * c))
-        else:                                              # (C*K, F), rows as the columns'
-            wk = numpy.ascontiguousarray(self.weight_matrix(w).T)
-            r = self.r
-        padded_sizes = tuple(s + 2 * q for s, q in zip(self.sizes, win.pad))
-        interior = tuple(slice(q, q + s) for s, q in zip(self.sizes, win.pad))
-        windows = [tuple(slice(k * d, k * d + st * (o - 1) + 1, st) for k, d, st, o in
-                         zip(offsets, win.dilate, win.stride, self.out_sizes))
-                   for offsets in itertools.product(*(range(k) for k in win.kernel))]
-        bias = None if b is None else (b if self.geom.channel_last else
-                                       b.reshape((c,) + (1,) * nd))
-
-        def work(i):
-            lo, hi = self.cuts[i], self.cuts[i + 1]
-            m = hi - lo
-            g = gy3[lo:hi]
-            if self.rows:
-                acc = WORKSPACE.take(numpy, (m,) + padded_sizes + (c,), gy.dtype)
-                tmp = WORKSPACE.take(numpy, (m, p, c), gy.dtype)
-                g = g if self.geom.channel_last else g.swapaxes(1, 2)       # (m, P, F)
-                block = tmp.reshape((m,) + self.out_sizes + (c,))
-                lead, tail = (slice(None),), (slice(None),)
-            else:
-                acc = WORKSPACE.take(numpy, (m, c) + padded_sizes, gy.dtype)
-                tmp = WORKSPACE.take(numpy, (m, self.ck, p), gy.dtype)
-                blocks = tmp.reshape((m, c, len(windows)) + self.out_sizes)
-                lead, tail = (slice(None), slice(None)), ()
-            acc.fill(0)
-            pieces = self._offset_pieces(g, tmp, r)
-            if not self.rows:
-                self._offset_product(pieces, wk)           # every offset's rows at once
-            for k, window in enumerate(windows):
-                if self.rows:
-                    self._offset_product(pieces, wk[k])
-                acc[lead + window + tail] += block if self.rows else blocks[:, :, k]
-            inner = acc[lead + interior + tail]
-            if self.rows and not self.geom.channel_last:
-                inner = inner.transpose((0, nd + 1) + tuple(range(1, nd + 1)))
-            if bias is None:
-                gx[lo:hi] = inner
-            else:
-                numpy.add(inner, bias, out=gx[lo:hi])
-            WORKSPACE.give(numpy, acc)
-            WORKSPACE.give(numpy, tmp)
-
-        parallel.run_parts(self.parts, work)
-        return gx
-
-    def _offset_pieces(self, g, out, r: int):
-        """[(operand, output)] views of ``g`` and ``out`` in pieces of ``r`` positions
-        (the whole pieces, then the remainder): rows (n, P, F) and (n, P, C), or
-        channel-major (n, F, P) and (n, C, P)."""
-        p = self.p
-        t = p // r * r
-        if self.rows:
-            pieces = [(_row_pieces(g, r), _row_pieces(out, r))] if t else []
-            return pieces + ([(g[:, t:], out[:, t:])] if t < p else [])
-        pieces = [(_col_pieces(g, r), _col_pieces(out, r))] if t else []
-        return pieces + ([(g[:, :, t:], out[:, :, t:])] if t < p else [])
-
-    def _offset_product(self, pieces, wk) -> None:
-        """Piece by piece: one kernel offset's block, rows g (n, P, F) @ wk (F, C); or
-        channel-major, every offset's rows at once, wk (C*K, F) @ g (n, F, P)."""
-        if self.rows:
-            for g, out in pieces:
-                numpy.matmul(g, wk, out=out)
-        else:
-            for g, out in pieces:
-                numpy.matmul(wk, g, out=out)
-
-
-@functools.lru_cache(maxsize=256)
-def _host_plan(window: Window, groups: int, channel_last: bool, n: int, c: int,
-               sizes: Shape, f: int) -> Optional[HostConv]:
-    if groups != 1 or f * c * math.prod(window.kernel) * 4 >= parallel.SINGLE_THREAD_MNK:
-        return None          # a product piece under 4 positions wide: one big GEMM instead
-    return HostConv(ConvGeometry(window, groups, channel_last), n, c, sizes, f)
-
-
-def host_plan(xp, geom: ConvGeometry, data_shape: Shape, f: int, dtype) -> Optional[HostConv]:
-    """The host path for a convolution of data of ``data_shape`` (in ``geom``'s layout)
-    to ``f`` channels, or None where it does not apply (CuPy; groups; float16, which
-    NumPy multiplies without BLAS; a BLAS other than OpenBLAS; huge kernels)."""
-    if (not parallel.is_host(xp) or geom.groups != 1 or dtype not in _BLAS_DTYPES
-            or not parallel.splits_products()):
-        return None
-    if geom.channel_last:
-        c, sizes = data_shape[-1], data_shape[1:-1]
-    else:
-        c, sizes = data_shape[1], data_shape[2:]
-    return _host_plan(geom.window, geom.groups, geom.channel_last, data_shape[0], c,
-                      tuple(sizes), f)
-
-
-_BLAS_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
-
-
 # ------------------------------------------------------- raw computations
 def _product(xp, geom: ConvGeometry, window: Window, xf, wm, bias):
     """conv over ``window`` of channel-first data ``xf`` (N, C, *S) with weight
@@ -518,9 +160,6 @@ def _product(xp, geom: ConvGeometry, window: Window, xf, wm, bias):
 def conv_forward(xp, geom: ConvGeometry, x, w, b=None, keep_cols: bool = False):
     """Data, weight (, bias) -> (output (N, F, *O) in the layout, the im2col matrix
     when ``keep_cols``, else None)."""
-    plan = host_plan(xp, geom, x.shape, w.shape[0], x.dtype)
-    if plan is not None:
-        return plan.forward(x, w, b, keep_cols)
     y, cols = _product(xp, geom, geom.window, geom.channel_first(x), geom.weight_matrices(w), b)
     if not keep_cols:
         WORKSPACE.give(xp, cols)
@@ -532,9 +171,6 @@ def conv_grad_weight(xp, geom: ConvGeometry, x, gy, cols=None):
     """d(sum(conv(x, W) * gy)) / dW: im2col(x) times the output gradient, one product.
     ``cols``: x's im2col matrix if already made (it is given back to the workspace);
     its layout (batch-last or not) follows from the sizes, as in ``_product``."""
-    plan = host_plan(xp, geom, x.shape, gy.shape[-1 if geom.channel_last else 1], x.dtype)
-    if plan is not None:
-        return plan.grad_weight(x, gy, cols)
     xf = geom.channel_first(x)
     n, c, sizes = xf.shape[0], xf.shape[1], xf.shape[2:]
     out_sizes = geom.window.out_sizes(sizes)
@@ -571,21 +207,6 @@ def conv_grad_data(xp, geom: ConvGeometry, gy, w, in_sizes: Shape, b=None):
     full = tuple(dk - 1 - p for dk, p in zip(win.dilated_kernel(), win.pad))
     as_convolution = fg * math.prod(in_sizes) <= 3 * cg * math.prod(win.out_sizes(in_sizes))
     as_convolution = all(st == 1 for st in win.stride) and min(full) >= 0 and as_convolution
-    x_shape = geom.data_shape(n, g * cg, in_sizes)
-    plan = host_plan(xp, geom, x_shape, g * fg, gy.dtype)
-    if plan is not None and as_convolution:
-        geom_full = ConvGeometry(Window(win.kernel, win.stride, win.dilate, full), 1,
-                                 geom.channel_last)
-        plan_full = host_plan(xp, geom_full, gy.shape, g * cg, gy.dtype)
-        if plan_full is not None:
-            spatial = tuple(range(1, win.nd + 1)) if geom.channel_last else \
-                tuple(range(2, win.nd + 2))
-            flipped = xp.flip(w, axis=spatial)
-            order = ((w.ndim - 1,) + spatial + (0,)) if geom.channel_last else \
-                ((1, 0) + spatial)
-            return plan_full.forward(gy, flipped.transpose(order), b)[0]
-    if plan is not None:
-        return plan.grad_data(gy, w, b)
     if as_convolution:
         flipped = wm.reshape((g, fg, cg) + win.kernel)[(Ellipsis,) + (slice(None, None, -1),)
                                                        * win.nd]

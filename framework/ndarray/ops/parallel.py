@@ -1,4 +1,4 @@
-"""Large NumPy work split over a few threads, without waking the BLAS's own threads.
+"""Large NumPy elementwise work and pooling split over a few threads.
 
 NumPy runs its elementwise loops, copies and reductions on one core; only the
 BLAS products use more. PyTorch splits its loops over every core. Operators do
@@ -7,13 +7,9 @@ on the calling thread and on ``num_threads() - 1`` pool threads; each part
 writes only its own slice of the outputs, and NumPy releases the GIL inside
 its loops, so the parts run on all cores.
 
-Products inside parts must stay single-threaded in the BLAS: two parts asking
-for a threaded product at once queue for the same OpenBLAS workers. OpenBLAS
-(NumPy's wheels) runs a GEMM on the calling thread when m*n*k <
-``SINGLE_THREAD_MNK``, so the convolution's parts cut their products into
-pieces below it (``splits_products()`` says whether that holds for NumPy's
-BLAS). A lone product is one ``xp.matmul``: OpenBLAS threads it faster than
-blocks spread over the pool (2x at batch-128 MLP shapes on an idle machine).
+Products are not split: one ``xp.matmul`` threaded by the BLAS itself beat
+products cut into single-threaded blocks spread over the pool by 1.2-2.5x at
+MLP, LeNet and ResNet shapes on an idle 2-core machine.
 
 The cut into parts depends only on the shapes, never on the thread count:
 results are the same, bit for bit, with one thread or several.
@@ -37,9 +33,6 @@ import numpy
 __all__ = []        # helpers for the operators; nothing for ``framework.nd``
 
 ENV_VAR = "FRAMEWORK_NUM_THREADS"
-# OpenBLAS runs a product with m*n*k below 2 * SMP_THRESHOLD_MIN (65536) *
-# GEMM_MULTITHREAD_THRESHOLD (4) on one thread (interface/gemm.c).
-SINGLE_THREAD_MNK = 2 * 65536 * 4
 
 _state = {"threads": None, "blas": None, "blas_threads": None, "pool": None, "pid": None}
 _lock = threading.Lock()
@@ -86,11 +79,6 @@ def _find_thread_getter():
                     fn.restype = ctypes.c_int
                     return fn
     return None
-
-
-def splits_products() -> bool:
-    """Whether products cut below ``SINGLE_THREAD_MNK`` run single-threaded in NumPy's BLAS."""
-    return _openblas()[0]
 
 
 def _cpu_count() -> int:
