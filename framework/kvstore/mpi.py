@@ -190,6 +190,7 @@ class Reducer:
                      root: Optional[int]) -> None:
         if len(items) == 1 and items[0].data.flags.c_contiguous:
             self._mpi([items[0].data], what, op, root)        # in place, no copy
+            items[0]._version[0] += 1                         # an in-place write
             return
         dtype = items[0].data.dtype
         total = sum(arr.size for arr in items)
@@ -229,6 +230,8 @@ class Reducer:
             comm.run(flat, what, op, root)
         if flat is not items[0].data:
             _unpack(flat, items)
+        else:
+            items[0]._version[0] += 1                         # written in place
 
 
 def _unpack(flat, items: List[NDArray]) -> None:
