@@ -27,6 +27,20 @@ import time
 import numpy as np
 
 
+def apply_chain(y, n_ops: int):
+    """``y * 1.0001``, ``+ 0.001``, ``- 0.0005`` in turn, ``n_ops`` operations in all (on
+    an NDArray or a torch tensor)."""
+    for i in range(n_ops):
+        step = i % 3
+        if step == 0:
+            y = y * 1.0001
+        elif step == 1:
+            y = y + 0.001
+        else:
+            y = y - 0.0005
+    return y
+
+
 def chain_framework(n_ops: int):
     """Record the chain and back-propagate; returns (forward s, backward s, gradient)."""
     import framework as fw
@@ -34,15 +48,7 @@ def chain_framework(n_ops: int):
     x.attach_grad()
     start = time.perf_counter()
     with fw.autograd.record():
-        y = x
-        for i in range(n_ops):
-            step = i % 3
-            if step == 0:
-                y = y * 1.0001
-            elif step == 1:
-                y = y + 0.001
-            else:
-                y = y - 0.0005
+        y = apply_chain(x, n_ops)
     middle = time.perf_counter()
     y.backward()
     x.grad.wait_to_read()
@@ -61,15 +67,7 @@ def chain_hybridized(n_ops: int):
     if net is None:
         class Chain(fw.HybridBlock):
             def hybrid_forward(self, F, y):
-                for i in range(n_ops):
-                    step = i % 3
-                    if step == 0:
-                        y = y * 1.0001
-                    elif step == 1:
-                        y = y + 0.001
-                    else:
-                        y = y - 0.0005
-                return y
+                return apply_chain(y, n_ops)
 
         net = _HYBRID_CHAINS[n_ops] = Chain()
         net.hybridize()
@@ -89,15 +87,7 @@ def chain_torch(n_ops: int):
     import torch
     x = torch.ones(4, dtype=torch.float32, requires_grad=True)
     start = time.perf_counter()
-    y = x
-    for i in range(n_ops):
-        step = i % 3
-        if step == 0:
-            y = y * 1.0001
-        elif step == 1:
-            y = y + 0.001
-        else:
-            y = y - 0.0005
+    y = apply_chain(x, n_ops)
     middle = time.perf_counter()
     y.backward(torch.ones_like(y))      # a non-scalar head: as sum(y).backward()
     end = time.perf_counter()

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 import framework as fw
-from framework import autograd, nd
+from framework import nd
 from framework.model_zoo import vision
 from framework.ndarray.cached_op import _IMPERATIVE
 from framework.symbol_block import SymbolBlock
+from test_hybridize import _run     # output, input and parameter gradients, statistics
 
 # a fallback to imperative mode warns: every network here must really be captured
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -50,28 +51,11 @@ def _twins(make, size):
     return plain, hybrid
 
 
-def _step(net, x, train, seed):
-    """Output; in train mode also the input and parameter gradients and the statistics."""
-    fw.random.seed(seed)
-    if not train:
-        return [net(x).asnumpy()]
-    x = x.copy()
-    x.attach_grad()
-    with autograd.record():
-        y = net(x)
-        loss = (y * y).sum()
-    loss.backward()
-    params = net.collect_params().values()
-    return ([y.asnumpy(), x.grad.asnumpy()]
-            + [p.grad().asnumpy() for p in params if p.grad_req != "null"]
-            + [p.data().asnumpy() for p in params if p.grad_req == "null"])
-
-
 def _check_hybrid(make, size):
     plain, hybrid = _twins(make, size)
     for call, train in ((0, True), (1, False), (2, True)):     # the third call replays
         x = _input(size, 10 + call)
-        want, got = _step(plain, x, train, call), _step(hybrid, x, train, call)
+        want, got = _run(plain, x, train, call), _run(hybrid, x, train, call)
         assert len(want) == len(got)
         for w, g in zip(want, got):
             np.testing.assert_array_equal(g, w)

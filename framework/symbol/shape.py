@@ -130,19 +130,29 @@ def _layout(p, ndim: int, default_c: int = 1) -> Tuple[int, Tuple[int, ...]]:
     return 1, tuple(range(2, ndim))
 
 
-def _convolution(p, ins, outs):
-    ins = list(ins)
+def _window_attrs(p, data):
+    """What Convolution and Deconvolution share: (kernel, filters, groups, stride,
+    dilate, pad, channel_last, the data's channels (0: unknown), its spatial axes
+    (None: unknown))."""
     kernel = tuple(p("kernel"))
     n = len(kernel)
     filters, groups = int(p("num_filter")), int(p("num_group", 1))
     stride, dilate, pad = _tuple(p("stride"), n, 1), _tuple(p("dilate"), n, 1), \
         _tuple(p("pad"), n, 0)
     channel_last = bool(p("layout")) and p("layout").index("C") != 1
-    data = ins[0]
-    in_c = 0
+    in_c, spatial = 0, None
     if data is not None and len(data) == n + 2:
         c_axis, spatial = _layout(p, n + 2)
         in_c = data[c_axis]
+    return kernel, filters, groups, stride, dilate, pad, channel_last, in_c, spatial
+
+
+def _convolution(p, ins, outs):
+    ins = list(ins)
+    data = ins[0]
+    kernel, filters, groups, stride, dilate, pad, channel_last, in_c, spatial = \
+        _window_attrs(p, data)
+    n = len(kernel)
     per_group = in_c // groups if in_c else 0
     weight = (filters,) + kernel + (per_group,) if channel_last else \
         (filters, per_group) + kernel
@@ -165,19 +175,11 @@ def _convolution(p, ins, outs):
 
 def _deconvolution(p, ins, outs):
     ins = list(ins)
-    kernel = tuple(p("kernel"))
-    n = len(kernel)
-    filters, groups = int(p("num_filter")), int(p("num_group", 1))
-    stride, dilate, pad = _tuple(p("stride"), n, 1), _tuple(p("dilate"), n, 1), \
-        _tuple(p("pad"), n, 0)
-    adj = _tuple(p("adj"), n, 0)
-    target = tuple(p("target_shape") or ())
-    channel_last = bool(p("layout")) and p("layout").index("C") != 1
     data = ins[0]
-    in_c = 0
-    if data is not None and len(data) == n + 2:
-        c_axis, spatial = _layout(p, n + 2)
-        in_c = data[c_axis]
+    kernel, filters, groups, stride, dilate, pad, channel_last, in_c, spatial = \
+        _window_attrs(p, data)
+    adj = _tuple(p("adj"), len(kernel), 0)
+    target = tuple(p("target_shape") or ())
     per_group = filters // groups
     weight = (in_c,) + kernel + (per_group,) if channel_last else (in_c, per_group) + kernel
     ins[1] = merge_shape(ins[1], weight, "weight")
