@@ -396,6 +396,37 @@ def test_grad_req_write_overwrites():
     assert_almost_equal(x.grad, np.array([2., 4.], dtype=np.float32))
 
 
+def test_grad_write_keeps_the_buffer_object_and_never_aliases():
+    """grad_req 'write' may take over a fresh gradient array instead of copying it;
+    the ``.grad`` NDArray stays the same object, and no array the caller or another
+    variable can see ends up shared with it."""
+    a, b = nd.array([1., 2.]), nd.array([3., 4.])
+    a.attach_grad()
+    b.attach_grad()
+    buffer_a = a.grad
+    with autograd.record():
+        y = a * b
+    y.backward()
+    assert a.grad is buffer_a
+    assert_almost_equal(a.grad, np.array([3., 4.], dtype=np.float32))
+    # a + b sends the same head gradient to both: one may take it, the other copies
+    head = nd.array([5., 6.])
+    with autograd.record():
+        y = a + b
+    y.backward(head)
+    head[:] = 0                       # the caller's head gradient is theirs to change
+    a.grad[:] = -1                    # and so is each variable's buffer
+    assert_almost_equal(b.grad, np.array([5., 6.], dtype=np.float32))
+    assert_almost_equal(a.grad, np.array([-1., -1.], dtype=np.float32))
+    # a view of the buffer keeps seeing the gradients backward writes
+    view = b.grad[0:1]
+    with autograd.record():
+        y = b * b
+    y.backward()
+    assert_almost_equal(view, np.array([6.], dtype=np.float32))
+    assert_almost_equal(b.grad, np.array([6., 8.], dtype=np.float32))
+
+
 def test_grad_req_add_accumulates():
     x = nd.array([1., 2.])
     x.attach_grad(grad_req="add")

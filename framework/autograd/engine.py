@@ -1,6 +1,7 @@
 """Back-propagation over the recorded graph: ``backward``, ``grad``, ``mark_variables``."""
 from __future__ import annotations
 
+import sys
 from heapq import heappop, heappush
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -98,6 +99,9 @@ def _run(heads, head_grads, retain_graph: bool, create_graph: bool,
                              f"its head has shape {head.shape}")
         elif hg._ctx is not ctx:
             raise ValueError(f"backward: head gradient {i} is on {hg._ctx}, its head on {ctx}")
+        else:           # the caller keeps theirs: a gradient passed through is not taken over
+            given, hg = hg, _nd.NDArray(hg._data, ctx)
+            hg._node, hg._index = given._node, given._index
         _send(head._node, head._index, hg, pending, leaf_grads, queue)
 
     old_rec, old_train = STATE.recording, STATE.training
@@ -254,15 +258,48 @@ def backward(heads: NDArrayOrList, head_grads=None, retain_graph: bool = False,
         if g is None and add:                      # in the graph, but its gradient is 0
             continue
         buf = var._grad
-        if var._ctx.device_id:
+        if g is not None and not add and _takes_over(buf, g):
+            pass                                    # grad_req 'write': the common case
+        elif var._ctx.device_id:
             with var._ctx.scope():
                 _write_gradient(buf._data, g, add)
-        elif g is not None and not add:
-            buf._data[...] = g._data                # grad_req 'write': the common case
         else:
             _write_gradient(buf._data, g, add)
         buf._version[0] += 1
         var._fresh_grad = True
+
+
+class _Holder:
+    __slots__ = ("_data",)
+
+
+def _only_holder() -> int:
+    """What ``sys.getrefcount(x._data)`` gives when ``x`` holds the only reference:
+    measured once, so that no interpreter's counting is assumed."""
+    holder = _Holder()
+    holder._data = object()
+    return sys.getrefcount(holder._data)
+
+
+_ONLY_HOLDER = _only_holder()
+
+
+def _takes_over(buf, g) -> bool:
+    """Make the fresh gradient array of ``g`` the data of the buffer ``buf`` (grad_req
+    'write') instead of copying it, when nothing else can see either: ``g`` holds the
+    only reference to its array (``_run`` wraps user head gradients, so theirs count
+    twice), the array owns its memory (no view) and matches ``buf``'s type, shape,
+    dtype and layout, and no view or other library shares ``buf``'s memory
+    (``_version[1]``). PyTorch's AccumulateGrad steals an incoming gradient on the
+    same condition (its use count)."""
+    if sys.getrefcount(g._data) > _ONLY_HOLDER or buf._version[1]:
+        return False
+    raw, old = g._data, buf._data
+    if type(raw) is not type(old) or raw.base is not None or raw.shape != old.shape \
+            or raw.dtype != old.dtype or not raw.flags.c_contiguous:
+        return False
+    buf._data = raw
+    return True
 
 
 def _write_gradient(raw, g, add: bool) -> None:

@@ -60,17 +60,23 @@ class FullyConnectedOp(Operator):
 
     def backward(self, gy):
         x, w = self.saved_inputs
-        hidden = w.shape[0]
-        gy2 = Reshape((self.rows(self.x_shape)[0], hidden))(gy)
+        rows = self.rows(self.x_shape)
+        gy2 = _reshaped(gy, (rows[0], w.shape[0]))
         gx = gw = None
         if self.wants(0):        # dx = dy W, back to x's shape
-            gx = Reshape(self.x_shape)(FCDataGrad()(gy2, w))
+            gx = _reshaped(FCDataGrad()(gy2, w), self.x_shape)
         if self.wants(1):        # dW = dy^T x
-            gw = FCWeightGrad()(gy2, Reshape(self.rows(self.x_shape))(x))
+            gw = FCWeightGrad()(gy2, _reshaped(x, rows))
         if len(self.parents) == 2:
             return gx, gw
         gb = _sum(gy2, axis=0) if self.wants(2) else None
         return gx, gw, gb
+
+
+def _reshaped(a: NDArray, shape) -> NDArray:
+    """``a`` as ``shape``: itself when it has that shape already (2-D data, the common
+    case), else a recorded ``Reshape``."""
+    return a if a._data.shape == shape else Reshape(shape)(a)
 
 
 class FCDataGrad(Operator):
