@@ -26,6 +26,7 @@ from typing import Dict, Optional, Tuple
 from . import ndarray as _nd
 from .block import HybridBlock
 from .ndarray import NDArray
+from .ndarray.ops.softmax import sparse_softmax_cross_entropy
 from .parameter import DeferredInitializationError
 
 __all__ = ["Loss", "L2Loss", "L1Loss", "SigmoidBinaryCrossEntropyLoss", "SigmoidBCELoss",
@@ -314,8 +315,6 @@ class SoftmaxCrossEntropyLoss(Loss):
         if not -pred.ndim <= axis < pred.ndim:
             raise ValueError(f"{self._describe()}: axis {axis} is out of range for the "
                              f"prediction of shape {pred.shape}")
-        if not self._from_logits:
-            pred = F.log_softmax(pred, axis)
         if self._sparse_label:
             if not isinstance(label, NDArray):
                 raise TypeError(f"{self._describe()}: label must be an NDArray, got "
@@ -329,8 +328,17 @@ class SoftmaxCrossEntropyLoss(Loss):
                     f"prediction of shape {shape}: with sparse_label=True the label holds one "
                     f"class index per position, shape {shape[:a] + shape[a + 1:]} (the "
                     f"prediction's without axis {axis})")
+            if F is _nd and not self._from_logits and shape[a]:
+                # one operator; (N, C) scores without sample weights give (N,) at once
+                keep = pred.ndim != 2 or sample_weight is not None or a == self._batch_axis % 2
+                loss = sparse_softmax_cross_entropy(pred, label, a, keepdims=keep)
+                return self._batch_mean(self._weighted(loss, sample_weight))
+            if not self._from_logits:
+                pred = F.log_softmax(pred, axis)
             loss = -F.pick(pred, label, axis=axis, keepdims=True)
         else:
+            if not self._from_logits:
+                pred = F.log_softmax(pred, axis)
             label = self._like(label, pred)
             loss = -F.sum(pred * label, axis=axis, keepdims=True)
         return self._batch_mean(self._weighted(loss, sample_weight))

@@ -39,6 +39,14 @@ def layer_activation(activation: Optional[str]) -> Optional["Activation"]:
     return None if activation is None else Activation(activation, prefix=activation + "_")
 
 
+def fuses_relu(act: Optional[HybridBlock]) -> bool:
+    """Whether a layer may run its ``act`` block as part of its own operator: a plain
+    relu whose call nobody watches (no hooks, e.g. ``summary``'s), so that skipping the
+    block's call changes nothing but the cost (one graph node instead of two)."""
+    return type(act) is Activation and act._act_type == "relu" \
+        and not act._forward_hooks and not act._forward_pre_hooks
+
+
 class LeakyReLU(HybridBlock):
     """x if x > 0 else alpha * x; ``alpha`` >= 0."""
 

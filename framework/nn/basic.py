@@ -7,7 +7,8 @@ import numbers
 
 from .. import ndarray as _nd
 from ..block import Block, HybridBlock
-from .activation import layer_activation
+from ..ndarray.ops.fully_connected import fully_connected_relu
+from .activation import fuses_relu, layer_activation
 from .sequential import HybridSequential, Sequential
 
 __all__ = ["Dense", "Flatten", "Lambda", "HybridLambda", "Identity", "Concatenate",
@@ -47,6 +48,9 @@ class Dense(HybridBlock):
         self.weight.shape = (self.weight.shape[0], in_units)
 
     def hybrid_forward(self, F, x, weight, bias=None):
+        if F is _nd and fuses_relu(self.act):       # one operator, one graph node
+            return fully_connected_relu(x, weight, bias, no_bias=bias is None,
+                                        num_hidden=self._units, flatten=self._flatten)
         out = F.FullyConnected(x, weight, bias, no_bias=bias is None, num_hidden=self._units,
                                flatten=self._flatten, name="fwd")
         if self.act is not None:

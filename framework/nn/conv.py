@@ -16,8 +16,10 @@ from __future__ import annotations
 import numbers
 from typing import Optional, Sequence, Tuple, Union
 
+from .. import ndarray as _nd
 from ..block import HybridBlock
-from .activation import layer_activation
+from ..ndarray.ops.conv import convolution_relu
+from .activation import fuses_relu, layer_activation
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
            "Conv3DTranspose"]
@@ -115,6 +117,8 @@ class _Conv(HybridBlock):
         self.weight.shape = self._weight_shape(in_channels)
 
     def hybrid_forward(self, F, x, weight, bias=None):
+        if F is _nd and self._op_name == "Convolution" and fuses_relu(self.act):
+            return convolution_relu(x, weight, bias, **self._kwargs)   # one graph node
         op = getattr(F, self._op_name)
         if bias is None:
             out = op(x, weight, name="fwd", **self._kwargs)

@@ -43,6 +43,7 @@ import numpy
 from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
+from .activation import ReluGrad
 from .checks import check_array, int_tuple, is_int, write_out
 from .im2col import WORKSPACE, Window, col2im, im2col, short_rows
 from .reduce import Sum
@@ -252,17 +253,24 @@ class ConvolutionOp(Operator):
     saves_inputs = (0, 1)
     input_users = ((1,), (0,))       # data is read for the weight's gradient, weight for data's
     cols = None
+    relu = False
 
-    def __init__(self, geom: ConvGeometry, keep_cols: bool = False) -> None:
+    def __init__(self, geom: ConvGeometry, keep_cols: bool = False, relu: bool = False) -> None:
         self.geom, self.keep_cols = geom, keep_cols
+        if relu:                     # relu(conv), one node (Conv2D(activation='relu'))
+            self.relu, self.saves_outputs = True, (0,)
 
     def forward(self, x, w, b=None):
         y, self.cols = conv_forward(self.xp, self.geom, x, w, b, self.keep_cols)
         self.in_sizes = self.geom.channel_first(x).shape[2:]
+        if self.relu:
+            self.xp.maximum(y, y.dtype.type(0), out=y)
         return y
 
     def backward(self, gy):
         x, w = self.saved_inputs
+        if self.relu:
+            gy = ReluGrad(self.saved_outputs[0])(gy)
         cols, self.cols = self.cols, None
         gx = gw = gb = None
         if self.wants(1):            # first: its im2col buffer is then free for the data's
@@ -464,6 +472,25 @@ def Convolution(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
     ``workspace``, ``cudnn_tune``, ``cudnn_off`` and ``name`` are accepted for MXNet
     scripts and have no effect.
     """
+    result = _convolution(data, weight, bias, kernel, stride, dilate, pad, num_filter,
+                          num_group, no_bias, layout, False)
+    return write_out(result, out, "Convolution")
+
+
+def convolution_relu(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
+                     kernel: Optional[IntOrTuple] = None, stride: IntOrTuple = (),
+                     dilate: IntOrTuple = (), pad: IntOrTuple = (),
+                     num_filter: Optional[int] = None, num_group: int = 1,
+                     no_bias: bool = False, layout: Optional[str] = None) -> NDArray:
+    """``relu(Convolution(...))`` as one operator: what ``nn.Conv2D(activation='relu')``
+    runs. Same arguments and shapes as ``Convolution``."""
+    return _convolution(data, weight, bias, kernel, stride, dilate, pad, num_filter,
+                        num_group, no_bias, layout, True)
+
+
+def _convolution(data, weight, bias, kernel, stride, dilate, pad, num_filter, num_group,
+                 no_bias, layout, relu: bool) -> NDArray:
+    """Check the arguments of a Convolution call and apply the operator."""
     op = "Convolution"
     call = _Call(op, data, weight, kernel, stride, dilate, pad, num_group, layout)
     groups, wshape = call.groups, tuple(weight.shape)
@@ -483,7 +510,7 @@ def Convolution(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
                          f"{call.window.dilated_kernel()}: output size {out_sizes}")
     inputs = call.inputs(bias, no_bias, filters)
     keep_cols = STATE.recording and weight._node is not None
-    return write_out(ConvolutionOp(call.geometry(), keep_cols)(*inputs), out, op)
+    return ConvolutionOp(call.geometry(), keep_cols, relu)(*inputs)
 
 
 def Deconvolution(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,

@@ -11,6 +11,10 @@ machine OpenBLAS's own threads beat cutting the product into single-threaded
 blocks spread over the framework's pool by 1.3-2.5x at MLP shapes (batch 128,
 784-256-256-10 on 2 cores).
 
+``relu=True`` makes the operator relu(x W^T + b), in place on the product, and
+its gradient passes the output gradient through relu's first (``ReluGrad``):
+``Dense(activation='relu')`` is then one graph node, as ``fully_connected_relu``.
+
 With ``flatten=True`` (MXNet's default) the data (N, d1, d2, ...) is read as
 the matrix (N, d1*d2*...); with ``flatten=False`` the product applies to the
 last axis and the leading axes are kept: (..., K) -> (..., num_hidden).
@@ -24,6 +28,7 @@ import numpy
 
 from ..ndarray import NDArray
 from ..operator import Operator
+from .activation import ReluGrad
 from .checks import check_array, write_out
 from .reduce import sum as _sum
 from .shape import Reshape
@@ -39,8 +44,12 @@ class FullyConnectedOp(Operator):
     saves_inputs = (0, 1)
     input_users = ((1,), (0,))       # data is read for the weight's gradient, weight for data's
 
-    def __init__(self, flatten: bool) -> None:
+    relu = False
+
+    def __init__(self, flatten: bool, relu: bool = False) -> None:
         self.flatten = flatten
+        if relu:
+            self.relu, self.saves_outputs = True, (0,)
 
     def rows(self, shape):
         """The (M, K) matrix shape of data of ``shape``."""
@@ -56,10 +65,14 @@ class FullyConnectedOp(Operator):
         y = self.xp.matmul(x.reshape(self.rows(x.shape)), w.T)
         if b is not None:
             y += b
+        if self.relu:
+            self.xp.maximum(y, y.dtype.type(0), out=y)
         return y.reshape(self.out_shape(x.shape, w.shape[0]))
 
     def backward(self, gy):
         x, w = self.saved_inputs
+        if self.relu:
+            gy = ReluGrad(self.saved_outputs[0])(gy)
         rows = self.rows(self.x_shape)
         gy2 = _reshaped(gy, (rows[0], w.shape[0]))
         gx = gw = None
@@ -131,6 +144,20 @@ def FullyConnected(data: NDArray, weight: NDArray, bias: Optional[NDArray] = Non
     ``num_hidden`` defaults to ``weight.shape[0]`` and is checked against it.
     ``name`` (MXNet's node name) is accepted and ignored.
     """
+    return write_out(_apply(data, weight, bias, num_hidden, no_bias, flatten, False), out,
+                     "FullyConnected")
+
+
+def fully_connected_relu(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
+                         num_hidden: Optional[int] = None, no_bias: bool = False,
+                         flatten: bool = True) -> NDArray:
+    """``relu(FullyConnected(...))`` as one operator: what ``nn.Dense(activation='relu')``
+    runs. Same arguments and shapes as ``FullyConnected``."""
+    return _apply(data, weight, bias, num_hidden, no_bias, flatten, True)
+
+
+def _apply(data, weight, bias, num_hidden, no_bias, flatten, relu: bool) -> NDArray:
+    """Check the arguments of a FullyConnected call and apply the operator."""
     op = "FullyConnected"
     check_array(data, op)
     check_array(weight, op)
@@ -140,7 +167,7 @@ def FullyConnected(data: NDArray, weight: NDArray, bias: Optional[NDArray] = Non
     if len(wshape) != 2:
         raise ValueError(f"operator {op}: weight must be 2-D (num_hidden, input size), got "
                          f"shape {wshape}")
-    fc = FullyConnectedOp(bool(flatten))
+    fc = FullyConnectedOp(bool(flatten), relu)
     k = fc.rows(dshape)[1]
     hidden = wshape[0]
     if num_hidden is not None and int(num_hidden) != hidden:
@@ -168,4 +195,4 @@ def FullyConnected(data: NDArray, weight: NDArray, bias: Optional[NDArray] = Non
     if not same or dtype.kind != "f":
         raise TypeError(f"operator {op}: data, weight and bias must share one floating-point "
                         f"dtype, got {[numpy.dtype(a.dtype).name for a in inputs]}")
-    return write_out(fc(*inputs), out, op)
+    return fc(*inputs)

@@ -447,17 +447,22 @@ class Pick(_IndexedGather):
         self.axis, self.keepdims, self.mode = axis, keepdims, mode
 
     def _key(self, xp, data, index):
-        shape, axis = data.shape, self.axis
-        reduced = shape[:axis] + shape[axis + 1:]
-        idx = _positions(xp, index)
-        if idx.shape != reduced:
-            idx = idx.reshape(reduced)             # the size-1 axis of a kept index
-        idx = _fix_mode(idx, shape[axis], self.mode, "pick", xp)
-        if self.keepdims:
-            idx = idx.reshape(shape[:axis] + (1,) + shape[axis + 1:])
-        if axis == 1 and len(shape) == 2 and not self.keepdims:
-            return (_arange(xp, shape[0]), idx)    # rows of a matrix: the common case
-        return _grid(xp, shape, axis, idx, self.keepdims)
+        return pick_key(xp, data.shape, self.axis, index, self.keepdims, self.mode)
+
+
+def pick_key(xp, shape: Tuple[int, ...], axis: int, index, keepdims: bool, mode: str) -> tuple:
+    """The advanced key of ``pick``: one position along ``axis`` (from the raw ``index``,
+    of ``shape`` without ``axis`` or with 1 there) per position of the other axes."""
+    reduced = shape[:axis] + shape[axis + 1:]
+    idx = _positions(xp, index)
+    if idx.shape != reduced:
+        idx = idx.reshape(reduced)             # the size-1 axis of a kept index
+    idx = _fix_mode(idx, shape[axis], mode, "pick", xp)
+    if keepdims:
+        idx = idx.reshape(shape[:axis] + (1,) + shape[axis + 1:])
+    if axis == 1 and len(shape) == 2 and not keepdims:
+        return (_arange(xp, shape[0]), idx)    # rows of a matrix: the common case
+    return _grid(xp, shape, axis, idx, keepdims)
 
 
 @on_data_device

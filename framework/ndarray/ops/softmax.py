@@ -1,5 +1,6 @@
 """Normalising activations: ``softmax`` and ``log_softmax`` along one axis, and the
-loss built on them, ``softmax_cross_entropy``.
+losses built on them: ``softmax_cross_entropy`` and ``sparse_softmax_cross_entropy``
+(the per-sample loss of ``loss.SoftmaxCrossEntropyLoss``, one operator).
 
 Both subtract the maximum before exponentiating (no overflow), and write their
 gradients with NDArray operations in terms of the saved output, so they
@@ -16,7 +17,7 @@ from ..ndarray import NDArray
 from ..operator import Operator
 from .accumulate import accurate_sum
 from .checks import check_array, write_out
-from .index import _arange, pick as _pick
+from .index import _arange, pick as _pick, pick_key
 from .reduce import Sum, sum as _sum
 from .unary import Exp
 
@@ -113,6 +114,107 @@ class LogSoftmaxGrad(Operator):
         gy = -up * Sum(self.axis, True)(g) if wy is not None else None
         gg = u - Sum(self.axis, True)(up) if wg is not None else None
         return gy, gg
+
+
+class SparseSoftmaxCE(Operator):
+    """-log_softmax(x)[label] along ``axis``: the loss of SoftmaxCrossEntropyLoss with
+    class-index labels, one operator instead of log_softmax, pick and negative.
+
+    x (.., C, ..) floats; label: x's shape without ``axis`` (or with 1 there), class
+    indices (floats allowed; out-of-range ones clipped, as ``pick``) -> x's shape
+    without ``axis``, or with 1 there (``keepdims``). The log-probabilities are
+    those of ``log_softmax``, bit for bit. Gradient: ``SparseSoftmaxCEGrad``.
+    """
+
+    name = "softmax_cross_entropy"
+    saves_inputs = (0,)          # x: the gradient's own gradient differentiates softmax(x)
+    input_users = ((0,),)
+
+    def __init__(self, axis: int, keepdims: bool) -> None:
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x, label):
+        xp, axis = self.xp, self.axis
+        z = x - _max_along(xp, x, axis)
+        total = accurate_sum(xp, xp.exp(z), (axis,), keepdims=True)
+        self.log_p = xp.subtract(z, xp.log(total, out=total), out=z)
+        self.key = pick_key(xp, x.shape, axis, label, self.keepdims, "clip")
+        return xp.negative(self.log_p[self.key])
+
+    def backward(self, g):
+        x, = self.saved_inputs
+        grad = SparseSoftmaxCEGrad(self.axis, self.keepdims, self.log_p, self.key)
+        return grad(x, g), None
+
+    def release(self) -> None:
+        super().release()
+        self.log_p = self.key = None
+
+
+class SparseSoftmaxCEGrad(Operator):
+    """(softmax(x) - one_hot(label)) * g: ``SparseSoftmaxCE``'s gradient for x, from the
+    forward's log-probabilities, one pass. Its own gradient, for the incoming u, is
+    written with NDArray operations (softmax recorded again from x, so every order
+    differentiates): p * (u g - sum(u g p)) for x, sum(u (p - one_hot)) for g."""
+
+    name = "_backward_softmax_cross_entropy"
+    saves_inputs = (0, 1)
+
+    def __init__(self, axis: int, keepdims: bool, log_p, key) -> None:
+        self.axis, self.keepdims, self.log_p, self.key = axis, keepdims, log_p, key
+
+    def _spread(self, g):
+        """The loss gradient g broadcast along the class axis."""
+        return g if self.keepdims else self.xp.expand_dims(g, self.axis)
+
+    def forward(self, x, g):
+        xp = self.xp
+        grad = xp.exp(self.log_p)
+        grad[self.key] -= 1
+        return xp.multiply(grad, self._spread(g), out=grad)
+
+    def backward(self, u):
+        x, g = self.saved_inputs
+        axis = self.axis
+        p = Softmax(axis, None)(x)
+        g_spread = g if self.keepdims else g.expand_dims(axis)
+        gx = gg = None
+        if self.wants(0):
+            v = u * g_spread
+            gx = p * (v - Sum(axis, True)(v * p))
+        if self.wants(1):
+            one_hot = self.xp.zeros(x.shape, dtype=x.dtype)
+            one_hot[self.key] = 1
+            gg = Sum(axis, self.keepdims)(u * (p - self.constant(one_hot)))
+        return gx, gg
+
+    def release(self) -> None:
+        super().release()
+        self.log_p = self.key = None
+
+
+def sparse_softmax_cross_entropy(data: NDArray, label: NDArray, axis: int = -1,
+                                 keepdims: bool = True) -> NDArray:
+    """-log_softmax(data, axis)[label]: ``-pick(log_softmax(data, axis), label, axis,
+    keepdims)`` as one operator. data (.., C, ..) floats, label class indices of
+    data's shape without ``axis`` (or with 1 there); differentiable in data."""
+    check_array(data, "softmax_cross_entropy")
+    check_array(label, "softmax_cross_entropy")
+    shape = data._data.shape
+    if not shape:
+        raise ValueError("operator softmax_cross_entropy: data must have at least one "
+                         "dimension, got shape ()")
+    if data._data.dtype.kind != "f" or label._data.dtype.kind not in "biuf":
+        raise TypeError(f"operator softmax_cross_entropy: expected floating-point data and "
+                        f"numeric labels, got {data._data.dtype} and {label._data.dtype}")
+    a = axis % len(shape)
+    if label._data.shape not in (shape[:a] + shape[a + 1:], shape[:a] + (1,) + shape[a + 1:]):
+        raise ValueError(f"operator softmax_cross_entropy: label of shape {label.shape} does "
+                         f"not fit data of shape {shape} along axis {axis}")
+    if shape[a] == 0:
+        raise ValueError(f"operator softmax_cross_entropy: no classes along axis {axis} of "
+                         f"data of shape {shape}")
+    return SparseSoftmaxCE(a, bool(keepdims))(data, label)
 
 
 def _apply(op_class, data, axis, temperature, dtype):
