@@ -316,6 +316,16 @@ def test_relu_gradient_is_nan_at_nan(ctx):
         z = nd.Activation(x, act_type="relu")
     z.backward()
     assert np.isnan(x.grad.asnumpy()[0])
+    big = np.random.RandomState(0).standard_normal((300, 1000)).astype(np.float32)
+    big[123, 456] = np.nan                           # a large array: split over threads
+    x = nd.array(big, ctx=ctx)
+    x.attach_grad()
+    with autograd.record():
+        y = nd.relu(x)
+    y.backward()
+    expected = np.where(big > 0, 1.0, 0.0)
+    expected[123, 456] = np.nan
+    np.testing.assert_array_equal(x.grad.asnumpy(), expected)
 
 
 def test_relu_second_order_still_zero(ctx):
