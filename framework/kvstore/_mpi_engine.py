@@ -181,6 +181,7 @@ class Engine:
     def __init__(self, MPI, timeout: float) -> None:
         self.MPI = MPI
         self.timeout = timeout
+        self._mpi_ops = {"sum": MPI.SUM, "min": MPI.MIN, "max": MPI.MAX, "prod": MPI.PROD}
         if not MPI.Is_initialized():
             MPI.Init_thread()
         world = MPI.COMM_WORLD
@@ -493,33 +494,47 @@ class Engine:
         """Around a blocking collective (MPI's, or NCCL's set-up): raise at once on a known
         fault, let the watchdog watch while it runs, and turn an MPI error into one that
         says what was known."""
+        self._enter(what, index)
+        try:
+            yield
+        except self.MPI.Exception as err:
+            self._mpi_failed(what, err)
+        finally:
+            self._collective = None
+
+    def _enter(self, what: str, index: int) -> None:
+        """Start watching a blocking collective: raise at once on a known fault."""
         if self.broken is not None:
             raise DistributedError(f"the distributed engine stopped earlier and cannot run "
                                    f"{what}: {self.broken}")
         self._poll_notices(blocking=False)
-        error = self._problem(what, time.monotonic(), index, alive=False)
-        if error is not None:
-            self._break(error)
-        self._collective = (what, time.monotonic(), index)
-        try:
-            yield
-        except self.MPI.Exception as err:
-            known = self._diagnose()
-            self._break(DistributedError(f"{self.describe(self.rank)}: {what} failed in MPI "
-                                         f"({err})" + (f"; {known}" if known else "")))
-        finally:
-            self._collective = None
+        now = time.monotonic()
+        if self.failed or self.exited:          # else nothing is known to be wrong
+            error = self._problem(what, now, index, alive=False)
+            if error is not None:
+                self._break(error)
+        self._collective = (what, now, index)
+
+    def _mpi_failed(self, what: str, err) -> None:
+        known = self._diagnose()
+        self._break(DistributedError(f"{self.describe(self.rank)}: {what} failed in MPI "
+                                     f"({err})" + (f"; {known}" if known else "")))
 
     # ------------------------------------------------------------- collectives
     def allreduce_(self, buffers: Sequence, what: str, op: str = "sum") -> None:
         """Reduce each host array of ``buffers`` across ranks, in place."""
         MPI = self.MPI
-        mpi_op = {"sum": MPI.SUM, "min": MPI.MIN, "max": MPI.MAX, "prod": MPI.PROD}[op]
+        mpi_op = self._mpi_ops[op]
         index = self.next_collective(len(buffers))
-        if self.blocking:
-            with self.watched(what, index):
+        if self.blocking:               # ``watched``, inline: this runs once per step
+            self._enter(what, index)
+            try:
                 for buf in buffers:
                     self.comm.Allreduce(MPI.IN_PLACE, buf, op=mpi_op)
+            except MPI.Exception as err:
+                self._mpi_failed(what, err)
+            finally:
+                self._collective = None
             return
         self.wait([self.comm.Iallreduce(MPI.IN_PLACE, buf, op=mpi_op) for buf in buffers],
                   what, index)
