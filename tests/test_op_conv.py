@@ -470,3 +470,38 @@ def test_data_gradient_takes_the_path_moving_less_memory(monkeypatch):
             y = nd.Convolution(x, w, kernel=(3, 3), pad=(1, 1), no_bias=True)
         y.backward()
         assert len(calls) == expected, (c, f)
+
+
+@pytest.mark.parametrize("shape,wshape,kwargs", [
+    ((3, 2, 20, 20), (4, 2, 3, 3), dict(pad=(1, 1))),                       # 400 pixels
+    ((2, 1, 38, 40), (5, 1, 5, 5), dict(stride=(2, 2), dilate=(1, 2))),      # 17 x 16
+    ((2, 3, 300), (4, 3, 5), dict(pad=(2,))),                                # 1-D
+    ((2, 2, 8, 8, 8), (3, 2, 2, 2, 2), dict(pad=(1, 1, 1))),                 # 3-D, 729
+])
+def test_per_image_products_equal_whole_batch_products(shape, wshape, kwargs, ctx, monkeypatch):
+    """Outputs of >= PER_IMAGE_MIN_PIXELS pixels run image by image (no transposing
+    copy); the values and the gradients of order 1 and 2 are those of one product over
+    the whole batch, to float64 rounding."""
+    from framework.ndarray.ops import conv as conv_ops
+    rng = np.random.RandomState(7)
+    xh, wh = rng.standard_normal(shape), rng.standard_normal(wshape)
+    bh, head = rng.standard_normal(wshape[0]), None
+    results = []
+    for threshold in (conv_ops.PER_IMAGE_MIN_PIXELS, 10 ** 9):
+        monkeypatch.setattr(conv_ops, "PER_IMAGE_MIN_PIXELS", threshold)
+        x, w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (xh, wh, bh))
+        for a in (x, w, b):
+            a.attach_grad()
+        with fw.autograd.record():
+            y = nd.Convolution(x, w, b, kernel=wshape[2:], num_filter=wshape[0], **kwargs)
+            if head is None:
+                head = rng.standard_normal(y.shape)
+            gx, gw = fw.autograd.grad(y, [x, w], head_grads=nd.array(head, ctx=ctx,
+                                                                      dtype="float64"),
+                                      create_graph=True)
+            penalty = (gx * gx).sum() + (gw * gw).sum() + (y * y).sum()
+        penalty.backward()
+        assert np.prod(y.shape[2:]) >= conv_ops.PER_IMAGE_MIN_PIXELS or threshold > 10 ** 8
+        results.append([a.asnumpy() for a in (y, gx, gw, x.grad, w.grad, b.grad)])
+    for name, a, b in zip(("y", "gx", "gw", "x.grad", "w.grad", "b.grad"), *results):
+        assert_almost_equal(a, b, rtol=1e-10, atol=1e-10, names=(f"per image {name}", "batch"))

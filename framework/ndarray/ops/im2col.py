@@ -16,7 +16,8 @@ stride, dilation, padding). For data (N, C, *S), channel axis first:
 
 When the output rows are short (``short_rows``: LeNet's 8-wide maps) both work
 batch-last, (C, *K, *O, N): every strided run then covers a row of the whole
-batch instead of one image's short row.
+batch instead of one image's short row. ``per_image`` gives one matrix per image,
+(N, C, *K, *O), for convolutions whose products are run image by image.
 
 Large temporaries come from ``WORKSPACE``, reused host buffers.
 """
@@ -140,10 +141,11 @@ def padded(xp, x, pad: Shape, batch_last: bool = False):
     return out
 
 
-def im2col(xp, x, window: Window, out_sizes: Shape, batch_last: bool = False):
-    """Data (N, C, *S) (any strides) -> contiguous ``cols`` (C, *K, N, *O), or with
-    ``batch_last`` (C, *K, *O, N), in a workspace buffer (give it back after its
-    last use).
+def im2col(xp, x, window: Window, out_sizes: Shape, batch_last: bool = False,
+           per_image: bool = False):
+    """Data (N, C, *S) (any strides) -> contiguous ``cols`` (C, *K, N, *O), with
+    ``batch_last`` (C, *K, *O, N), with ``per_image`` (N, C, *K, *O) (one matrix
+    per image), in a workspace buffer (give it back after its last use).
 
     ``cols[c, k..., n, o...] = x_padded[n, c, o*stride + k*dilate]``.
     """
@@ -158,6 +160,9 @@ def im2col(xp, x, window: Window, out_sizes: Shape, batch_last: bool = False):
     if batch_last:
         shape = (c,) + window.kernel + tuple(out_sizes) + (n,)
         strides = (s_c,) + kernel_strides + out_strides + (s_n,)
+    elif per_image:
+        shape = (n, c) + window.kernel + tuple(out_sizes)
+        strides = (s_n, s_c) + kernel_strides + out_strides
     else:
         shape = (c,) + window.kernel + (n,) + tuple(out_sizes)
         strides = (s_c,) + kernel_strides + (s_n,) + out_strides
