@@ -47,6 +47,8 @@ def parse_args(argv=None):
     parser.add_argument("--sizes", type=float, nargs="+", default=[1, 4, 16, 64, 100],
                         help="buffer sizes in MB (default 1 4 16 64 100)")
     parser.add_argument("--repeat", type=int, default=10, help="timed repeats per size")
+    parser.add_argument("--calls", type=int, default=5,
+                        help="back-to-back calls per timed sample (the time is per call)")
     parser.add_argument("--steps", type=int, default=10, help="timed MNIST CNN steps")
     parser.add_argument("--batch", type=int, default=64, help="CNN batch per rank")
     parser.add_argument("--np", type=int, default=2, help="processes, when starting itself")
@@ -59,14 +61,17 @@ def slowest(seconds: float) -> float:
                                        op=distributed.Max, name="timing").asnumpy()[0])
 
 
-def timed(fn) -> float:
+def timed(fn, calls: int = 1) -> float:
+    """Seconds per call of ``calls`` back-to-back calls after a barrier, on the slowest
+    rank (more calls spread the ranks' skew at leaving the barrier over them)."""
     distributed.barrier()
     start = time.perf_counter()
-    fn()
-    return slowest(time.perf_counter() - start)
+    for _ in range(calls):
+        fn()
+    return slowest((time.perf_counter() - start) / calls)
 
 
-def bandwidth_table(sizes, repeat: int) -> None:
+def bandwidth_table(sizes, repeat: int, calls: int = 1) -> None:
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
     size = distributed.size()
@@ -90,7 +95,7 @@ def bandwidth_table(sizes, repeat: int) -> None:
         for r in range(repeat):
             order = list(runs) if r % 2 == 0 else list(reversed(runs))
             for name in order:
-                times[name].append(timed(runs[name]))
+                times[name].append(timed(runs[name], calls))
         nbytes = count * 4
         med = {name: statistics.median(t) for name, t in times.items()}
         if distributed.rank() == 0:
@@ -165,7 +170,7 @@ def main(argv=None) -> None:
         from mpi4py import MPI
         print(f"{distributed.size()} processes; {MPI.Get_library_version().splitlines()[0]}; "
               f"median of {args.repeat} repeats, slowest rank", flush=True)
-    bandwidth_table(args.sizes, args.repeat)
+    bandwidth_table(args.sizes, args.repeat, args.calls)
     cnn_step_table(args.steps, args.batch)
 
 
