@@ -186,3 +186,15 @@ def test_split_sampler_defaults_and_errors():
     loader = fw.data.DataLoader(fw.data.ArrayDataset(numpy.arange(10.0)), batch_size=2,
                                 sampler=SplitSampler(10, 2, 1))
     assert [b.asnumpy().tolist() for b in loader] == [[5, 6], [7, 8], [9]]
+
+
+def test_allreduce_benchmark_runs_on_two_processes():
+    """benchmarks/allreduce.py (run by hand for its figures) still runs: the bandwidth
+    table against MPI's own Allreduce, and the CNN step's split."""
+    done = run_launched(ROOT / "benchmarks" / "allreduce.py", "--sizes", 0.05, "--repeat", 2,
+                        "--calls", 2, "--steps", 1, "--batch", 4)
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert re.search(r"^\s+0\.05 MB\s+mpi .*\| framework .*\| bucketed .*\| overhead framework "
+                     r"[+-][\d.]+%", done.stdout, re.M), done.stdout
+    assert re.search(r"^MNIST CNN, batch 4 per rank, .* allreduce [\d.]+ \([\d.]+% of the step\)",
+                     done.stdout, re.M), done.stdout
