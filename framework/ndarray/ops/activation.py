@@ -6,6 +6,7 @@ again.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Optional
 
@@ -61,6 +62,14 @@ class Relu(_Unary):
         return ReluGrad(self.saved_outputs[0])(gy)
 
 
+def _relu_step(xp, y, out=None):
+    """1 where y > 0, 0 where y = 0, NaN at NaN, for relu's output y (never negative):
+    ceil(min(y, 1)), two vectorised passes (``sign`` is one unvectorised pass, 1.4x as
+    slow with the multiply that follows)."""
+    out = xp.minimum(y, y.dtype.type(1), out=out)
+    return xp.ceil(out, out=out)
+
+
 class ReluGrad(Operator):
     """g * sign(y) for relu's output y (1 where y > 0, 0 where y = 0, NaN at NaN):
     relu's gradient, one pass per part (``parallel.elementwise``). Linear in g, and
@@ -70,26 +79,27 @@ class ReluGrad(Operator):
 
     def __init__(self, y) -> None:
         self.y = y                   # raw, read-only
-        self.step = None             # sign(y), kept when this node is recorded
+        self.step = None             # the 0/1 step of y, kept when this node is recorded
 
     def forward(self, g):
         xp, y = self.xp, self.y
         recorded = STATE.recording       # a recorded node keeps the mask, not y (y may change)
         if g.shape != y.shape or g.dtype != y.dtype:
-            step = xp.sign(y)
+            step = _relu_step(xp, y)
             out = g * step
         else:
             out = xp.empty(y.shape, dtype=y.dtype)
             if recorded:
                 step = xp.empty(y.shape, dtype=y.dtype)
-                parallel.elementwise(xp, xp.sign, step, y, min_size=_SPLIT_SIZE)
+                parallel.elementwise(xp, functools.partial(_relu_step, xp), step, y,
+                                     min_size=_SPLIT_SIZE)
                 parallel.elementwise(xp, xp.multiply, out, g, step, min_size=_SPLIT_SIZE)
             else:
-                def sign_times(g_part, y_part, out):
-                    xp.sign(y_part, out=out)
+                def step_times(g_part, y_part, out):
+                    _relu_step(xp, y_part, out)
                     xp.multiply(out, g_part, out=out)
 
-                parallel.elementwise(xp, sign_times, out, g, y, min_size=_SPLIT_SIZE)
+                parallel.elementwise(xp, step_times, out, g, y, min_size=_SPLIT_SIZE)
         if recorded:
             self.step, self.y = step, None
         return out
