@@ -837,3 +837,27 @@ def test_sparse_gradient_storage_is_refused_not_ignored():
         x.attach_grad(stype="csr")
     x.attach_grad(stype="default")
     assert x.grad.shape == (2, 2)
+
+
+def test_a_gradient_a_function_keeps_is_not_taken_over_as_grad():
+    """A custom Function returning an array it keeps (here the same constant on every
+    call): writing into ``.grad`` afterwards must not change that array."""
+    class TimesConstant(autograd.Function):
+        def __init__(self):
+            super().__init__()
+            self.slope = nd.array([2., 3.])
+
+        def forward(self, x):
+            return x * self.slope
+
+        def backward(self, dy):
+            return self.slope                # kept by the Function, returned as is
+
+    x = nd.array([1., 1.])
+    x.attach_grad()
+    f = TimesConstant()
+    with autograd.record():
+        y = f(x)
+    y.backward()
+    x.grad[:] = 0                            # e.g. zero_grad between steps
+    np.testing.assert_array_equal(f.slope.asnumpy(), [2., 3.])

@@ -38,7 +38,9 @@ class _FunctionNode(Operator):
             if g.shape != self.in_shapes[i]:
                 raise ValueError(f"{self.name}.backward: gradient {i} has shape {g.shape}, "
                                  f"but input {i} of forward has shape {self.in_shapes[i]}")
-        return tuple(grads)
+        # the engine gets its own NDArrays: an array the Function keeps (a constant
+        # gradient, say) is then never taken over as a ``.grad`` buffer
+        return tuple(_share(g) if isinstance(g, NDArray) else g for g in grads)
 
 
 def _share(array: NDArray) -> NDArray:
