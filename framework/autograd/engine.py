@@ -269,15 +269,10 @@ def backward(heads: NDArrayOrList, head_grads=None, retain_graph: bool = False,
         var._fresh_grad = True
 
 
-class _Holder:
-    __slots__ = ("_data",)
-
-
 def _only_holder() -> int:
-    """What ``sys.getrefcount(x._data)`` gives when ``x`` holds the only reference:
-    measured once, so that no interpreter's counting is assumed."""
-    holder = _Holder()
-    holder._data = object()
+    """What ``sys.getrefcount(x._data)`` gives when the NDArray ``x`` holds the only
+    reference: measured once, so that no interpreter's counting is assumed."""
+    holder = _nd.NDArray(object(), None)
     return sys.getrefcount(holder._data)
 
 

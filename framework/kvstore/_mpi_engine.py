@@ -494,16 +494,6 @@ class Engine:
         """Around a blocking collective (MPI's, or NCCL's set-up): raise at once on a known
         fault, let the watchdog watch while it runs, and turn an MPI error into one that
         says what was known."""
-        self._enter(what, index)
-        try:
-            yield
-        except self.MPI.Exception as err:
-            self._mpi_failed(what, err)
-        finally:
-            self._collective = None
-
-    def _enter(self, what: str, index: int) -> None:
-        """Start watching a blocking collective: raise at once on a known fault."""
         if self.broken is not None:
             raise DistributedError(f"the distributed engine stopped earlier and cannot run "
                                    f"{what}: {self.broken}")
@@ -514,11 +504,14 @@ class Engine:
             if error is not None:
                 self._break(error)
         self._collective = (what, now, index)
-
-    def _mpi_failed(self, what: str, err) -> None:
-        known = self._diagnose()
-        self._break(DistributedError(f"{self.describe(self.rank)}: {what} failed in MPI "
-                                     f"({err})" + (f"; {known}" if known else "")))
+        try:
+            yield
+        except self.MPI.Exception as err:
+            known = self._diagnose()
+            self._break(DistributedError(f"{self.describe(self.rank)}: {what} failed in MPI "
+                                         f"({err})" + (f"; {known}" if known else "")))
+        finally:
+            self._collective = None
 
     # ------------------------------------------------------------- collectives
     def allreduce_(self, buffers: Sequence, what: str, op: str = "sum") -> None:
@@ -526,15 +519,10 @@ class Engine:
         MPI = self.MPI
         mpi_op = self._mpi_ops[op]
         index = self.next_collective(len(buffers))
-        if self.blocking:               # ``watched``, inline: this runs once per step
-            self._enter(what, index)
-            try:
+        if self.blocking:
+            with self.watched(what, index):
                 for buf in buffers:
                     self.comm.Allreduce(MPI.IN_PLACE, buf, op=mpi_op)
-            except MPI.Exception as err:
-                self._mpi_failed(what, err)
-            finally:
-                self._collective = None
             return
         self.wait([self.comm.Iallreduce(MPI.IN_PLACE, buf, op=mpi_op) for buf in buffers],
                   what, index)

@@ -154,14 +154,10 @@ class Reducer:
         self._run(arrays, what, "sum", root=root)
 
     def _run(self, arrays: Sequence[NDArray], what: str, op: str, root: Optional[int]) -> None:
-        if len(arrays) == 1:            # one contiguous host array: MPI on it, in place
-            arr = arrays[0]
-            raw = arr._data
-            if type(raw) is numpy.ndarray and raw.flags.c_contiguous \
-                    and (root is not None or raw.dtype.kind in "fiuc"):
-                self._mpi([raw], what, op, root)
-                arr._version[0] += 1                          # an in-place write
-                return
+        if len(arrays) == 1 and type(arrays[0]._data) is numpy.ndarray \
+                and (root is not None or arrays[0]._data.dtype.kind in "fiuc"):
+            self._host_bucket(0, arrays, what, op, root)      # one host array: no plan
+            return
         if root is None:
             for arr in arrays:
                 if arr.data.dtype.kind not in "fiuc":

@@ -960,15 +960,21 @@ def _uses(instr: _Instr, trace: _Trace) -> List[int]:
 _STATIC_MIN_SIZE = 1024       # smaller arrays: a ufunc's out= costs more than allocating
 
 
+def _readers(instrs: List[_Instr], trace: _Trace) -> Dict[int, List[_Instr]]:
+    """slot -> the instructions that read it."""
+    readers: Dict[int, List[_Instr]] = {}
+    for instr in instrs:
+        for slot in _uses(instr, trace):
+            readers.setdefault(slot, []).append(instr)
+    return readers
+
+
 def _plan_buffers(instrs: List[_Instr], keep: set, last: Dict[int, int], trace: _Trace):
     """``static_alloc``: buffers kept by the entry for the results of elementwise ufuncs
     that stay inside one call (not returned, not saved, read only by other ufuncs, so
     no operator can keep a reference); a buffer is reused once its value is dead.
     Returns {slot: buffer index} and the buffers' (shape, dtype)."""
-    readers: Dict[int, List[_Instr]] = {}
-    for instr in instrs:
-        for slot in _uses(instr, trace):
-            readers.setdefault(slot, []).append(instr)
+    readers = _readers(instrs, trace)
     assigned: Dict[int, int] = {}
     specs: List[Tuple] = []
     free: Dict[Tuple, List[int]] = {}
@@ -1000,10 +1006,7 @@ def _plan_reuse(instrs: List[_Instr], keep: set, last: Dict[int, int],
     this program (a fresh array), is read by ufuncs only (no operator keeps it), is
     neither returned nor saved, and dies at this instruction. The result is the same
     bit for bit and no array is allocated (0.76 against 0.92 us per tiny op here)."""
-    readers: Dict[int, List[_Instr]] = {}
-    for instr in instrs:
-        for slot in _uses(instr, trace):
-            readers.setdefault(slot, []).append(instr)
+    readers = _readers(instrs, trace)
     fresh: set = set()
     reuse: Dict[int, int] = {}
     for i, instr in enumerate(instrs):

@@ -70,6 +70,26 @@ def _relu_step(xp, y, out=None):
     return xp.ceil(out, out=out)
 
 
+class ReluEpilogue:
+    """Mixin of a layer operator that can end in relu (``Dense``/``Conv2D`` with
+    ``activation='relu'``: one graph node): ``fuse_relu()`` at construction, then
+    ``relu_output(y)`` on the fresh product in forward (in place) and ``relu_gradient(gy)``
+    first in backward (``ReluGrad`` of the saved output)."""
+
+    relu = False
+
+    def fuse_relu(self) -> None:
+        self.relu, self.saves_outputs = True, (0,)
+
+    def relu_output(self, y):
+        if self.relu:
+            self.xp.maximum(y, y.dtype.type(0), out=y)
+        return y
+
+    def relu_gradient(self, gy):
+        return ReluGrad(self.saved_outputs[0])(gy) if self.relu else gy
+
+
 class ReluGrad(Operator):
     """g * sign(y) for relu's output y (1 where y > 0, 0 where y = 0, NaN at NaN):
     relu's gradient, one pass per part (``parallel.elementwise``). Linear in g, and

@@ -43,7 +43,7 @@ import numpy
 from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
-from .activation import ReluGrad
+from .activation import ReluEpilogue
 from .checks import check_array, int_tuple, is_int, write_out
 from .accumulate import accurate_sum
 from .im2col import WORKSPACE, Window, col2im, im2col, short_rows
@@ -286,31 +286,27 @@ def _bias_gradient(geom: ConvGeometry, gy: NDArray) -> NDArray:
     return Sum(geom.bias_axes, False)(gy)
 
 
-class ConvolutionOp(Operator):
+class ConvolutionOp(ReluEpilogue, Operator):
     """conv(x, W) (+ b): data, weight[, bias] -> output; see the module docstring."""
 
     name = "Convolution"
     saves_inputs = (0, 1)
     input_users = ((1,), (0,))       # data is read for the weight's gradient, weight for data's
     cols = None
-    relu = False
 
     def __init__(self, geom: ConvGeometry, keep_cols: bool = False, relu: bool = False) -> None:
         self.geom, self.keep_cols = geom, keep_cols
         if relu:                     # relu(conv), one node (Conv2D(activation='relu'))
-            self.relu, self.saves_outputs = True, (0,)
+            self.fuse_relu()
 
     def forward(self, x, w, b=None):
         y, self.cols = conv_forward(self.xp, self.geom, x, w, b, self.keep_cols)
         self.in_sizes = self.geom.channel_first(x).shape[2:]
-        if self.relu:
-            self.xp.maximum(y, y.dtype.type(0), out=y)
-        return y
+        return self.relu_output(y)
 
     def backward(self, gy):
         x, w = self.saved_inputs
-        if self.relu:
-            gy = ReluGrad(self.saved_outputs[0])(gy)
+        gy = self.relu_gradient(gy)
         cols, self.cols = self.cols, None
         gx = gw = gb = None
         if self.wants(1):            # first: its im2col buffer is then free for the data's

@@ -28,7 +28,7 @@ import numpy
 
 from ..ndarray import NDArray
 from ..operator import Operator
-from .activation import ReluGrad
+from .activation import ReluEpilogue
 from .checks import check_array, write_out
 from .reduce import sum as _sum
 from .shape import Reshape
@@ -36,7 +36,7 @@ from .shape import Reshape
 __all__ = ["FullyConnected"]
 
 
-class FullyConnectedOp(Operator):
+class FullyConnectedOp(ReluEpilogue, Operator):
     """(M, K) data rows, (H, K) weight, optional (H,) bias -> (M, H) after the reshape
     that ``flatten`` chooses; the output is reshaped back to ``out_shape``."""
 
@@ -44,12 +44,10 @@ class FullyConnectedOp(Operator):
     saves_inputs = (0, 1)
     input_users = ((1,), (0,))       # data is read for the weight's gradient, weight for data's
 
-    relu = False
-
     def __init__(self, flatten: bool, relu: bool = False) -> None:
         self.flatten = flatten
         if relu:
-            self.relu, self.saves_outputs = True, (0,)
+            self.fuse_relu()
 
     def rows(self, shape):
         """The (M, K) matrix shape of data of ``shape``."""
@@ -65,14 +63,11 @@ class FullyConnectedOp(Operator):
         y = self.xp.matmul(x.reshape(self.rows(x.shape)), w.T)
         if b is not None:
             y += b
-        if self.relu:
-            self.xp.maximum(y, y.dtype.type(0), out=y)
-        return y.reshape(self.out_shape(x.shape, w.shape[0]))
+        return self.relu_output(y).reshape(self.out_shape(x.shape, w.shape[0]))
 
     def backward(self, gy):
         x, w = self.saved_inputs
-        if self.relu:
-            gy = ReluGrad(self.saved_outputs[0])(gy)
+        gy = self.relu_gradient(gy)
         rows = self.rows(self.x_shape)
         gy2 = _reshaped(gy, (rows[0], w.shape[0]))
         gx = gw = None

@@ -33,6 +33,13 @@ def _max_along(xp, x, axis: int):
     return x.max(axis=axis, keepdims=True)
 
 
+def _log_softmax(xp, x, axis: int):
+    """x - max - log(sum(exp(x - max))) along ``axis``: raw, stable, a new array."""
+    z = x - _max_along(xp, x, axis)
+    total = accurate_sum(xp, xp.exp(z), (axis,), keepdims=True)
+    return xp.subtract(z, xp.log(total, out=total), out=z)
+
+
 class _Normalise(Operator):
     """Common set-up: the axis and the temperature ``t`` (inputs are divided by t)."""
 
@@ -80,9 +87,7 @@ class LogSoftmax(_Normalise):
             return x.copy()                    # nothing to normalise (PyTorch: empty too)
         if self.t is not None:
             x = x / self.t
-        z = x - _max_along(xp, x, axis)
-        total = accurate_sum(xp, xp.exp(z), (axis,), keepdims=True)
-        return xp.subtract(z, xp.log(total, out=total), out=z)
+        return _log_softmax(xp, x, axis)
 
     def backward(self, gy):
         return self.scale(LogSoftmaxGrad(self.axis)(self.output(), gy))
@@ -135,9 +140,7 @@ class SparseSoftmaxCE(Operator):
 
     def forward(self, x, label):
         xp, axis = self.xp, self.axis
-        z = x - _max_along(xp, x, axis)
-        total = accurate_sum(xp, xp.exp(z), (axis,), keepdims=True)
-        self.log_p = xp.subtract(z, xp.log(total, out=total), out=z)
+        self.log_p = _log_softmax(xp, x, axis)
         self.key = pick_key(xp, x.shape, axis, label, self.keepdims, "clip")
         return xp.negative(self.log_p[self.key])
 
