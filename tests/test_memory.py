@@ -1,7 +1,13 @@
-"""The graph is freed after backward: no growth over many iterations, nodes die."""
+"""Memory: the graph is freed after backward (no growth over many iterations, nodes
+die); freed host arrays stay with the process (_host_memory.py)."""
 import gc
+import os
+import subprocess
+import sys
 import tracemalloc
 import weakref
+
+import pytest
 
 from framework import autograd, nd
 from framework.test_utils import assert_almost_equal
@@ -108,3 +114,62 @@ def test_variables_do_not_keep_their_graphs_alive():
         assert leaf() is not None
     finally:
         gc.enable()
+
+
+# ------------------------------------------------ host allocator (_host_memory.py)
+_CHURN = """
+import os, resource, sys
+import numpy as np
+import framework
+from framework import _host_memory
+
+def churn():                      # a step's mix: arrays of a few MB, freed out of order
+    kept = []
+    for i in range(40):
+        a = np.ones(300_000 + 1000 * (i % 7), np.float32)
+        b = np.ones(700_000, np.float32)
+        kept.append(a * 2)
+        del a
+        if len(kept) > 3:
+            kept.pop(0)
+        b += 1
+
+churn()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+churn()
+print(_host_memory.TUNED, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def _churn_faults(**env):
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("FRAMEWORK_HOST_MALLOC", "MALLOC_MMAP_THRESHOLD_",
+                            "MALLOC_TRIM_THRESHOLD_")}
+    environ.update(env)
+    done = subprocess.run([sys.executable, "-c", _CHURN], env=environ, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    tuned, faults = done.stdout.split()
+    return tuned == "True", int(faults)
+
+
+def _glibc() -> bool:
+    from framework import _host_memory
+    return _host_memory._glibc() is not None
+
+
+@pytest.mark.skipif(not _glibc(), reason="the thresholds are glibc's (Linux)")
+def test_freed_arrays_stay_with_the_process_unless_told_otherwise():
+    tuned, faults = _churn_faults()
+    assert tuned and faults < 100, faults             # measured: 0
+    tuned, faults = _churn_faults(FRAMEWORK_HOST_MALLOC="default")
+    assert not tuned and faults > 1000, faults        # glibc's own thresholds: ~10,000
+    tuned, _ = _churn_faults(MALLOC_TRIM_THRESHOLD_="1048576")
+    assert not tuned                                   # the user's own choice is kept
+
+
+def test_an_unknown_host_malloc_setting_is_refused_by_name(monkeypatch):
+    from framework import _host_memory
+    monkeypatch.setenv("FRAMEWORK_HOST_MALLOC", "huge")
+    with pytest.raises(ValueError, match="FRAMEWORK_HOST_MALLOC='huge'"):
+        _host_memory.keep_freed_memory()

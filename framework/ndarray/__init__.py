@@ -1,4 +1,5 @@
 """``framework.nd``: NDArray and its operators (MXNet's ``mxnet.ndarray``)."""
+from .._host_memory import keep_freed_memory as _keep_freed_memory
 from .ndarray import NDArray, synchronize  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
@@ -10,6 +11,7 @@ from .methods import install as _install_methods
 
 _install_methods()
 _install_dlpack()
+_keep_freed_memory()       # glibc keeps freed large arrays for the next step (_host_memory.py)
 
 
 def waitall() -> None:
