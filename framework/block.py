@@ -676,16 +676,21 @@ class HybridBlock(Block):
         block's graph: ``hybrid_forward(framework.sym, x, *args, **params)`` with the
         Parameters as variables named by their names (MXNet's behaviour)."""
         if isinstance(x, _sym.Symbol):
-            with _sym_trace.block_scope("" if self._empty_prefix else self.prefix):
-                params = {name: _sym_trace.parameter_var(p)
-                          for name, p in self._reg_params.items()}
-                return self.hybrid_forward(_sym, x, *args, **params)
+            return self._symbol_call(x, *args)
         if self._active and not _FLAGS.capturing:      # hybridized, not inside a trace
             cached = self._cached_op
             if cached is None:
                 cached = self._cached_op = _cached_op.CachedOp()
             return cached(self, (x,) + args)
         return self._hybrid_call(x, *args)
+
+    def _symbol_call(self, x, *args, **kwargs):
+        """``hybrid_forward(framework.sym, x, *args, **kwargs, **params)``: the block's
+        graph, its Parameters as variables named by their names."""
+        with _sym_trace.block_scope("" if self._empty_prefix else self.prefix):
+            params = {name: _sym_trace.parameter_var(p)
+                      for name, p in self._reg_params.items()}
+            return self.hybrid_forward(_sym, x, *args, **kwargs, **params)
 
     def _hybrid_call(self, x, *args):
         """``hybrid_forward(framework.nd, ...)`` run now: the imperative call, and what

@@ -14,6 +14,13 @@ operator, ``nd.CTCLoss``.
 A label whose shape differs from the prediction's is reshaped to it, as MXNet does,
 when both have the same number of elements; otherwise the error names the loss and
 both shapes. Keyword inputs work too: ``loss(pred, label, sample_weight=w)``.
+
+Symbol inputs give the loss's graph (``hybrid_forward`` with ``F=framework.sym``), so a
+loss exports (``loss.export``) and sits inside a symbolic graph as in MXNet. Shapes are
+unknown there: the label is reshaped with ``reshape_like``, sample weights broadcast
+with ``broadcast_mul``, the per-sample mean is ``mean(axis=batch_axis, exclude=True)``,
+and the checks that need shapes run when the graph does. ``SDMLLoss`` needs the batch
+size itself, so it takes NDArrays only (as in MXNet).
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ import numbers
 from typing import Dict, Optional, Tuple
 
 from . import ndarray as _nd
+from . import symbol as _sym
 from .block import HybridBlock
 from .ndarray import NDArray
 from .ndarray.ops.softmax import sparse_softmax_cross_entropy
@@ -83,6 +91,8 @@ def _positional_inputs(loss_class) -> Dict[str, object]:
 
 def _reshape_like(F, x: NDArray, y: NDArray) -> NDArray:
     """MXNet's helper: ``x`` reshaped to ``y``'s shape (same number of elements)."""
+    if isinstance(x, _sym.Symbol) or isinstance(y, _sym.Symbol):
+        return _sym.reshape_like(x, y)
     return x if x.shape == y.shape else x.reshape(y.shape)
 
 
@@ -114,9 +124,9 @@ class Loss(HybridBlock):
         a subclass registers, on pred's context). Hybridized (``loss.hybridize()``), the
         call goes through the block's captured graph as any HybridBlock's does; keyword
         inputs are passed by position first (``sample_weight=w``)."""
-        if not isinstance(pred, NDArray):
-            raise TypeError(f"{self._describe()}: the prediction must be an NDArray, got "
-                            f"{type(pred).__name__}")
+        if not isinstance(pred, (NDArray, _sym.Symbol)):
+            raise TypeError(f"{self._describe()}: the prediction must be an NDArray or a "
+                            f"Symbol, got {type(pred).__name__}")
         if kwargs:
             positional = self._positional(len(args), kwargs)
             if positional is None:         # a keyword without a position: run it as written
@@ -144,7 +154,10 @@ class Loss(HybridBlock):
         return tuple(out)
 
     def _call_with_keywords(self, pred, args, kwargs):
-        """``hybrid_forward(framework.nd, pred, *args, **kwargs)`` now (not captured)."""
+        """``hybrid_forward(framework.nd, pred, *args, **kwargs)`` now (not captured), or
+        with ``framework.sym`` for a Symbol ``pred``."""
+        if isinstance(pred, _sym.Symbol):
+            return self._symbol_call(pred, *args, **kwargs)
         if self._reg_params:
             ctx = pred.context
             try:
@@ -162,6 +175,8 @@ class Loss(HybridBlock):
     # ------------------------------------------------ shared steps, with errors
     def _like(self, x, pred: NDArray, what: str = "label") -> NDArray:
         """``x`` reshaped to ``pred``'s shape (MXNet's reshape_like): the sizes must match."""
+        if isinstance(pred, _sym.Symbol):
+            return _sym.reshape_like(x, pred)
         if not isinstance(x, NDArray):
             raise TypeError(f"{self._describe()}: {what} must be an NDArray, got "
                             f"{type(x).__name__}")
@@ -178,7 +193,11 @@ class Loss(HybridBlock):
     def _weighted(self, loss: NDArray, sample_weight, weight=None) -> NDArray:
         """``loss * sample_weight * weight`` (MXNet's ``_apply_weighting``); ``weight``
         defaults to the loss's own."""
-        if sample_weight is not None:
+        if isinstance(sample_weight, _sym.Symbol) or isinstance(loss, _sym.Symbol):
+            if sample_weight is not None:
+                loss = _sym.broadcast_mul(loss, sample_weight) \
+                    if isinstance(sample_weight, _sym.Symbol) else loss * sample_weight
+        elif sample_weight is not None:
             if isinstance(sample_weight, NDArray):
                 if not _broadcasts_to(sample_weight.shape, loss.shape):
                     per_sample = _per_sample(loss.shape, self._batch_axis)
@@ -199,6 +218,8 @@ class Loss(HybridBlock):
     def _batch_mean(self, loss: NDArray) -> NDArray:
         """The mean over every axis but ``batch_axis``: shape (batch,)."""
         axis = self._batch_axis
+        if isinstance(loss, _sym.Symbol):
+            return _sym.mean(loss, axis=axis, exclude=True)
         if not -loss.ndim <= axis < loss.ndim:
             raise ValueError(f"{self._describe()}: batch_axis {axis} is out of range for the "
                              f"elementwise loss of shape {loss.shape}")
@@ -272,7 +293,7 @@ class SigmoidBinaryCrossEntropyLoss(Loss):
 
     def hybrid_forward(self, F, pred, label, sample_weight=None, pos_weight=None):
         label = self._like(label, pred)
-        if pos_weight is not None and isinstance(pos_weight, NDArray) and \
+        if isinstance(pred, NDArray) and isinstance(pos_weight, NDArray) and \
                 not _broadcastable(pred.shape, pos_weight.shape):
             raise ValueError(f"{self._describe()}: pos_weight of shape {pos_weight.shape} does "
                              f"not broadcast to the prediction of shape {pred.shape}")
@@ -312,27 +333,19 @@ class SoftmaxCrossEntropyLoss(Loss):
 
     def hybrid_forward(self, F, pred, label, sample_weight=None):
         axis = self._axis
-        if not -pred.ndim <= axis < pred.ndim:
-            raise ValueError(f"{self._describe()}: axis {axis} is out of range for the "
-                             f"prediction of shape {pred.shape}")
+        if isinstance(pred, NDArray):
+            if not -pred.ndim <= axis < pred.ndim:
+                raise ValueError(f"{self._describe()}: axis {axis} is out of range for the "
+                                 f"prediction of shape {pred.shape}")
+            if self._sparse_label:
+                a = self._check_sparse_label(pred, label)
+                if F is _nd and not self._from_logits and pred.shape[a]:
+                    # one operator; (N, C) scores without sample weights give (N,) at once
+                    keep = pred.ndim != 2 or sample_weight is not None or \
+                        a == self._batch_axis % 2
+                    loss = sparse_softmax_cross_entropy(pred, label, a, keepdims=keep)
+                    return self._batch_mean(self._weighted(loss, sample_weight))
         if self._sparse_label:
-            if not isinstance(label, NDArray):
-                raise TypeError(f"{self._describe()}: label must be an NDArray, got "
-                                f"{type(label).__name__}")
-            a = axis % pred.ndim
-            shape = pred.shape
-            if label.shape != shape[:a] + shape[a + 1:] and \
-                    label.shape != shape[:a] + (1,) + shape[a + 1:]:
-                raise ValueError(
-                    f"{self._describe()}: label of shape {label.shape} does not fit the "
-                    f"prediction of shape {shape}: with sparse_label=True the label holds one "
-                    f"class index per position, shape {shape[:a] + shape[a + 1:]} (the "
-                    f"prediction's without axis {axis})")
-            if F is _nd and not self._from_logits and shape[a]:
-                # one operator; (N, C) scores without sample weights give (N,) at once
-                keep = pred.ndim != 2 or sample_weight is not None or a == self._batch_axis % 2
-                loss = sparse_softmax_cross_entropy(pred, label, a, keepdims=keep)
-                return self._batch_mean(self._weighted(loss, sample_weight))
             if not self._from_logits:
                 pred = F.log_softmax(pred, axis)
             loss = -F.pick(pred, label, axis=axis, keepdims=True)
@@ -342,6 +355,22 @@ class SoftmaxCrossEntropyLoss(Loss):
             label = self._like(label, pred)
             loss = -F.sum(pred * label, axis=axis, keepdims=True)
         return self._batch_mean(self._weighted(loss, sample_weight))
+
+    def _check_sparse_label(self, pred: NDArray, label) -> int:
+        """The class axis (non-negative), after checking that ``label`` holds one class
+        index per position of ``pred``."""
+        if not isinstance(label, NDArray):
+            raise TypeError(f"{self._describe()}: label must be an NDArray, got "
+                            f"{type(label).__name__}")
+        a, shape = self._axis % pred.ndim, pred.shape
+        if label.shape != shape[:a] + shape[a + 1:] and \
+                label.shape != shape[:a] + (1,) + shape[a + 1:]:
+            raise ValueError(
+                f"{self._describe()}: label of shape {label.shape} does not fit the "
+                f"prediction of shape {shape}: with sparse_label=True the label holds one "
+                f"class index per position, shape {shape[:a] + shape[a + 1:]} (the "
+                f"prediction's without axis {self._axis})")
+        return a
 
 
 SoftmaxCELoss = SoftmaxCrossEntropyLoss
@@ -358,12 +387,13 @@ class KLDivLoss(Loss):
         self._axis = axis
 
     def hybrid_forward(self, F, pred, label, sample_weight=None):
-        if not isinstance(label, NDArray):
-            raise TypeError(f"{self._describe()}: label must be an NDArray, got "
-                            f"{type(label).__name__}")
-        if not _broadcastable(pred.shape, label.shape):
-            raise ValueError(f"{self._describe()}: label of shape {label.shape} does not "
-                             f"broadcast to the prediction of shape {pred.shape}")
+        if isinstance(pred, NDArray):
+            if not isinstance(label, NDArray):
+                raise TypeError(f"{self._describe()}: label must be an NDArray, got "
+                                f"{type(label).__name__}")
+            if not _broadcastable(pred.shape, label.shape):
+                raise ValueError(f"{self._describe()}: label of shape {label.shape} does not "
+                                 f"broadcast to the prediction of shape {pred.shape}")
         if not self._from_logits:
             pred = F.log_softmax(pred, self._axis)
         loss = label * (F.log(label + 1e-12) - pred)
@@ -430,11 +460,14 @@ class TripletLoss(Loss):
         negative = self._like(negative, pred, "negative")
         gap = F.square(positive - pred) - F.square(negative - pred)
         axis = self._batch_axis
-        if not -gap.ndim <= axis < gap.ndim:
-            raise ValueError(f"{self._describe()}: batch_axis {axis} is out of range for the "
-                             f"prediction of shape {pred.shape}")
-        if gap.ndim > 1:
+        if isinstance(gap, _sym.Symbol):         # (a sum over no axis is the identity)
             gap = F.sum(gap, axis=axis, exclude=True)
+        else:
+            if not -gap.ndim <= axis < gap.ndim:
+                raise ValueError(f"{self._describe()}: batch_axis {axis} is out of range "
+                                 f"for the prediction of shape {pred.shape}")
+            if gap.ndim > 1:
+                gap = F.sum(gap, axis=axis, exclude=True)
         loss = F.relu(gap + self._margin)
         return self._weighted(loss, sample_weight)
 
@@ -449,19 +482,22 @@ class CosineEmbeddingLoss(Loss):
         self._margin = margin
 
     def hybrid_forward(self, F, input1, input2, label, sample_weight=None):
-        if not isinstance(input2, NDArray):
-            raise TypeError(f"{self._describe()}: input2 must be an NDArray, got "
-                            f"{type(input2).__name__}")
+        if not isinstance(input2, (NDArray, _sym.Symbol)):
+            raise TypeError(f"{self._describe()}: input2 must be an NDArray or a Symbol, "
+                            f"got {type(input2).__name__}")
         input1 = self._like(input1, input2, "input1")
         cos_sim = self._cosine_similarity(F, input1, input2)
-        if not isinstance(label, NDArray):
-            raise TypeError(f"{self._describe()}: label must be an NDArray, got "
-                            f"{type(label).__name__}")
-        if label.size != cos_sim.size:
-            raise ValueError(f"{self._describe()}: label of shape {label.shape} must hold one "
-                             f"value per row of the inputs of shape {input2.shape} "
-                             f"({cos_sim.size} rows)")
-        label = label.reshape(cos_sim.shape)
+        if isinstance(cos_sim, _sym.Symbol):
+            label = _sym.reshape_like(label, cos_sim)
+        else:
+            if not isinstance(label, NDArray):
+                raise TypeError(f"{self._describe()}: label must be an NDArray, got "
+                                f"{type(label).__name__}")
+            if label.size != cos_sim.size:
+                raise ValueError(f"{self._describe()}: label of shape {label.shape} must hold "
+                                 f"one value per row of the inputs of shape {input2.shape} "
+                                 f"({cos_sim.size} rows)")
+            label = label.reshape(cos_sim.shape)
         loss = F.where(label == 1, 1 - cos_sim,
                        F.clip(cos_sim - self._margin, 0, 1 - self._margin))
         return self._batch_mean(self._weighted(loss, sample_weight))
@@ -528,9 +564,10 @@ class SDMLLoss(Loss):
         return gold * (1 - s) + (1 - gold) * (s / (batch_size - 1))
 
     def hybrid_forward(self, F, x1, x2, sample_weight=None):
-        if not isinstance(x2, NDArray):
-            raise TypeError(f"{self._describe()}: x2 must be an NDArray, got "
-                            f"{type(x2).__name__}")
+        if not isinstance(x1, NDArray) or not isinstance(x2, NDArray):
+            raise TypeError(f"{self._describe()}: x1 and x2 must be NDArrays (the targets "
+                            f"need the batch size, which a Symbol does not have, as in "
+                            f"MXNet), got {type(x1).__name__} and {type(x2).__name__}")
         if x1.ndim != 2 or x1.shape != x2.shape:
             raise ValueError(f"{self._describe()}: x1 and x2 must be minibatches of vectors of "
                              f"one shape (batch, dim), got x1 {x1.shape} and x2 {x2.shape}")
@@ -569,6 +606,19 @@ class CTCLoss(Loss):
 
     def hybrid_forward(self, F, pred, label, pred_lengths=None, label_lengths=None,
                        sample_weight=None):
+        if isinstance(pred, NDArray):
+            self._check_shapes(pred, label)
+        if self._layout == "NTC":
+            pred = F.swapaxes(pred, 0, 1)
+        if self._batch_axis == 1:
+            label = F.swapaxes(label, 0, 1)
+        loss = F.CTCLoss(pred, label, pred_lengths, label_lengths,
+                         use_data_lengths=pred_lengths is not None,
+                         use_label_lengths=label_lengths is not None,
+                         blank_label="last")
+        return self._weighted(loss, sample_weight)
+
+    def _check_shapes(self, pred: NDArray, label) -> None:
         if not isinstance(label, NDArray):
             raise TypeError(f"{self._describe()}: label must be an NDArray, got "
                             f"{type(label).__name__}")
@@ -581,12 +631,3 @@ class CTCLoss(Loss):
             raise ValueError(f"{self._describe()}: pred of shape {pred.shape} "
                              f"({self._layout}) and label of shape {label.shape} "
                              f"({self._label_layout}) have different batch sizes")
-        if self._layout == "NTC":
-            pred = F.swapaxes(pred, 0, 1)
-        if self._batch_axis == 1:
-            label = F.swapaxes(label, 0, 1)
-        loss = F.CTCLoss(pred, label, pred_lengths, label_lengths,
-                         use_data_lengths=pred_lengths is not None,
-                         use_label_lengths=label_lengths is not None,
-                         blank_label="last")
-        return self._weighted(loss, sample_weight)

@@ -7,6 +7,7 @@ aliases and defaults."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import warnings
 from typing import Callable, Dict, Sequence, Tuple
@@ -589,3 +590,52 @@ def test_mxnet_private_helpers_for_custom_losses(ctx):
     weighted = gloss._apply_weighting(nd, loss, 2.0, nd.array([[1.0], [0.5]], ctx=ctx))
     assert_almost_equal(weighted, np.array([[2.0, 4.0], [3.0, 4.0]]), rtol=0, atol=0)
     assert gloss._reshape_like(nd, nd.zeros((4,), ctx=ctx), loss).shape == (2, 2)
+
+
+def _required_inputs(loss_fn) -> int:
+    """How many inputs ``loss_fn.hybrid_forward`` needs (those without a default)."""
+    return sum(default is inspect.Parameter.empty
+               for default in gloss._positional_inputs(type(loss_fn)).values()) + 1
+
+
+def _graph_cases():
+    return [c for c in _hybrid_cases() if not c.name.startswith("SDMLLoss")]
+
+
+@pytest.mark.parametrize("case", _graph_cases(), ids=str)
+def test_loss_graph_equals_imperative_and_exports(case: LossCase, ctx, tmp_path):
+    """With Symbol inputs a loss gives its graph (``F=framework.sym``): run as a
+    SymbolBlock with the case's keyword inputs, and exported then imported with its
+    required inputs, it gives the imperative loss and input gradients."""
+    loss_fn = case.make()
+    names = [f"data{i}" for i in range(len(case.inputs))]
+    graph = loss_fn(*[fw.sym.var(n) for n in names],
+                    **{k: fw.sym.var(k) for k in case.keywords})
+    assert isinstance(graph, fw.sym.Symbol)
+    every = fw.SymbolBlock(graph, [fw.sym.var(n) for n in names + list(case.keywords)])
+    required = _required_inputs(loss_fn)
+    files = loss_fn.export(str(tmp_path / "loss"))
+    imported = fw.SymbolBlock.imports(files[0], names[:required], files[1], ctx=ctx)
+
+    def run(block, inputs, keywords):
+        arrays = [nd.array(h, ctx=ctx) for h in inputs]
+        for i in case.grad:
+            arrays[i].attach_grad()
+        extra = [nd.array(v, ctx=ctx) for v in keywords.values()]
+        with autograd.record():
+            out = block(*arrays, *extra) if block is not loss_fn else \
+                block(*arrays, **dict(zip(keywords, extra)))
+        out.backward(nd.array(_normal(out.shape, 99), ctx=ctx))
+        return [out.asnumpy()] + [arrays[i].grad.asnumpy() for i in case.grad]
+
+    for block, inputs, keywords in ((every, case.inputs, case.keywords),
+                                    (imported, case.inputs[:required], {})):
+        want = run(loss_fn, inputs, keywords)
+        got = run(block, inputs, keywords)
+        for w, g in zip(want, got):
+            assert_almost_equal(g, w, rtol=1e-5, atol=1e-6, names=("graph", case.name))
+
+
+def test_sdml_loss_says_it_needs_ndarrays():
+    with pytest.raises(TypeError, match="SDMLLoss.*batch size"):
+        gloss.SDMLLoss()(fw.sym.var("x1"), fw.sym.var("x2"))
