@@ -199,3 +199,85 @@ def test_layer_with_relu_is_one_node_equal_to_layer_then_activation(make, shape,
     for fused, plain in zip(*results):
         np.testing.assert_array_equal(fused, plain)
     assert np.isnan(results[0][0]).any()            # NaN stays NaN through relu
+
+
+def _relu_then_pool(kind):
+    """(layer with relu, pool, input shape) for the relu/max-pooling swap tests."""
+    return {
+        "conv2d": (lambda act: fw.nn.Conv2D(3, 3, activation=act, in_channels=2),
+                   lambda: fw.nn.MaxPool2D(2), (2, 2, 7, 7)),
+        "conv1d full": (lambda act: fw.nn.Conv1D(3, 2, activation=act, in_channels=2),
+                        lambda: fw.nn.MaxPool1D(2, ceil_mode=True), (2, 2, 8)),
+        "dense": (lambda act: fw.nn.Dense(8, activation=act, flatten=False, in_units=6),
+                  lambda: fw.nn.MaxPool1D(3, 2), (2, 3, 6)),
+        "conv2d global": (lambda act: fw.nn.Conv2D(3, 3, activation=act, in_channels=2),
+                          lambda: fw.nn.GlobalMaxPool2D(), (2, 2, 5, 5)),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "conv1d full", "dense", "conv2d global"])
+def test_relu_moves_past_max_pooling_with_the_same_values_and_gradients(kind, ctx):
+    """In a Sequential, a layer's relu followed by max pooling runs after the pooling
+    (on the smaller array); values and gradients at orders 1 and 2 equal those of the
+    layer, an Activation block and the pooling, bit for bit, with ties (a channel whose
+    relu is 0 everywhere). A NaN input gives the same NaN values."""
+    make_layer, make_pool, shape = _relu_then_pool(kind)
+    swapped = fw.nn.HybridSequential()
+    swapped.add(make_layer("relu"), make_pool(), fw.nn.Dense(2))
+    plain = fw.nn.HybridSequential()                     # the relu as a block of its own
+    plain.add(make_layer(None), fw.nn.Activation("relu"), make_pool(), fw.nn.Dense(2))
+    xh = _r(*shape)
+    with_nan = xh.copy()
+    with_nan.flat[3] = np.nan
+    results = []
+    for net in (swapped, plain):
+        net.initialize(fw.init.Xavier(), ctx=ctx)
+        net(nd.array(xh, ctx=ctx))
+        for p, q in zip(net.collect_params().values(), swapped.collect_params().values()):
+            if net is swapped and p is net[0].bias:     # channel 0: relu gives 0 everywhere
+                shift = np.zeros(p.shape, np.float32)
+                shift[0] = 10
+                p.set_data(p.data(ctx) - nd.array(shift, ctx=ctx))
+            elif net is plain:
+                p.set_data(q.data(ctx))
+        x = nd.array(xh, ctx=ctx)
+        x.attach_grad()
+        with autograd.record():
+            pooled = net[:3 if net is plain else 2](x)
+            out = net(x)
+            gx, = autograd.grad(nd.sum(out * out), [x], create_graph=True)
+            penalty = nd.sum(gx * gx)
+        penalty.backward()
+        results.append([out.asnumpy(), gx.asnumpy(), x.grad.asnumpy(),
+                        net(nd.array(with_nan, ctx=ctx)).asnumpy()]
+                       + [p.grad().asnumpy() for p in net.collect_params().values()])
+        if net is swapped:                               # relu(Pooling(layer(x)))
+            assert pooled._node.name == "relu"
+            assert pooled._node.parents[0][0].name == "Pooling"
+            assert (pooled.asnumpy() == 0).any()         # ties: windows of zeros
+    assert np.isnan(results[0][3]).any()
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("case", ["padded", "avg", "hooked", "symbol"])
+def test_relu_stays_before_pooling_it_does_not_commute_with(case, ctx):
+    """Padded max pooling (a window wholly in the padding gives the dtype's lowest
+    value), average pooling, a hooked layer (its output is watched) and symbols (export
+    writes the graph as defined) keep the relu in the layer."""
+    pool = {"padded": fw.nn.MaxPool2D(2, padding=1), "avg": fw.nn.AvgPool2D(2)}.get(
+        case, fw.nn.MaxPool2D(2))
+    net = fw.nn.HybridSequential()
+    net.add(fw.nn.Conv2D(3, 3, activation="relu", in_channels=2), pool)
+    net.initialize(ctx=ctx)
+    if case == "hooked":
+        net[0].register_forward_hook(lambda *a: None)
+    if case == "symbol":
+        import json
+        ops = [n["op"] for n in json.loads(net(fw.sym.var("data")).tojson())["nodes"]]
+        assert [o for o in ops if o != "null"] == ["Convolution", "Activation", "Pooling"]
+        return
+    with autograd.record():
+        out = net(nd.array(_r(2, 2, 7, 7), ctx=ctx))
+    assert out._node.name == "Pooling"
+    assert out._node.parents[0][0].name == "Convolution"

@@ -6,6 +6,7 @@ which carries the gradient rule; input and output have the same shape.
 """
 from __future__ import annotations
 
+import threading
 from typing import Optional
 
 from .. import initializer as _init
@@ -45,6 +46,19 @@ def fuses_relu(act: Optional[HybridBlock]) -> bool:
     block's call changes nothing but the cost (one graph node instead of two)."""
     return type(act) is Activation and act._act_type == "relu" \
         and not act._forward_hooks and not act._forward_pre_hooks
+
+
+class _Deferral(threading.local):
+    layer = None           # the layer whose fused relu its Sequential runs after the next block
+
+
+DEFERRAL = _Deferral()
+
+
+def relu_deferred(layer: HybridBlock) -> bool:
+    """Whether ``layer`` must leave out its fused relu in this call: a Sequential runs
+    it after the max pooling that follows (see ``sequential.py``)."""
+    return DEFERRAL.layer is layer
 
 
 class LeakyReLU(HybridBlock):

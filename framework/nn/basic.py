@@ -8,7 +8,7 @@ import numbers
 from .. import ndarray as _nd
 from ..block import Block, HybridBlock
 from ..ndarray.ops.fully_connected import fully_connected_relu
-from .activation import fuses_relu, layer_activation
+from .activation import fuses_relu, layer_activation, relu_deferred
 from .sequential import HybridSequential, Sequential
 
 __all__ = ["Dense", "Flatten", "Lambda", "HybridLambda", "Identity", "Concatenate",
@@ -47,14 +47,21 @@ class Dense(HybridBlock):
         in_units = math.prod(x.shape[1:]) if self._flatten else x.shape[-1]
         self.weight.shape = (self.weight.shape[0], in_units)
 
+    def _fuses_relu(self, F) -> bool:
+        """Whether the call runs its relu inside the product's operator (one graph node)."""
+        return F is _nd and fuses_relu(self.act)
+
     def hybrid_forward(self, F, x, weight, bias=None):
-        if F is _nd and fuses_relu(self.act):       # one operator, one graph node
-            return fully_connected_relu(x, weight, bias, no_bias=bias is None,
-                                        num_hidden=self._units, flatten=self._flatten)
+        act = self.act
+        if self._fuses_relu(F):
+            if not relu_deferred(self):
+                return fully_connected_relu(x, weight, bias, no_bias=bias is None,
+                                            num_hidden=self._units, flatten=self._flatten)
+            act = None                   # its Sequential runs it after the max pooling
         out = F.FullyConnected(x, weight, bias, no_bias=bias is None, num_hidden=self._units,
                                flatten=self._flatten, name="fwd")
-        if self.act is not None:
-            out = self.act(out)
+        if act is not None:
+            out = act(out)
         return out
 
     def __repr__(self) -> str:

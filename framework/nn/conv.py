@@ -19,7 +19,7 @@ from typing import Optional, Sequence, Tuple, Union
 from .. import ndarray as _nd
 from ..block import HybridBlock
 from ..ndarray.ops.conv import convolution_relu
-from .activation import fuses_relu, layer_activation
+from .activation import fuses_relu, layer_activation, relu_deferred
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
            "Conv3DTranspose"]
@@ -116,16 +116,23 @@ class _Conv(HybridBlock):
                              f"not divisible by groups={groups}")
         self.weight.shape = self._weight_shape(in_channels)
 
+    def _fuses_relu(self, F) -> bool:
+        """Whether the call runs its relu inside the convolution's operator (one node)."""
+        return F is _nd and self._op_name == "Convolution" and fuses_relu(self.act)
+
     def hybrid_forward(self, F, x, weight, bias=None):
-        if F is _nd and self._op_name == "Convolution" and fuses_relu(self.act):
-            return convolution_relu(x, weight, bias, **self._kwargs)   # one graph node
+        act = self.act
+        if self._fuses_relu(F):
+            if not relu_deferred(self):
+                return convolution_relu(x, weight, bias, **self._kwargs)   # one graph node
+            act = None                   # its Sequential runs it after the max pooling
         op = getattr(F, self._op_name)
         if bias is None:
             out = op(x, weight, name="fwd", **self._kwargs)
         else:
             out = op(x, weight, bias, name="fwd", **self._kwargs)
-        if self.act is not None:
-            out = self.act(out)
+        if act is not None:
+            out = act(out)
         return out
 
     def _alias(self) -> str:

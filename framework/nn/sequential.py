@@ -1,9 +1,28 @@
-"""``Sequential`` and ``HybridSequential``: blocks applied one after another."""
+"""``Sequential`` and ``HybridSequential``: blocks applied one after another.
+
+A relu moves past the max pooling that follows it: ``Conv2D(activation='relu')``
+then ``MaxPool2D`` runs as convolution, pooling, relu. Max pooling commutes with
+relu (relu(max(a, b)) = max(relu(a), relu(b)), and the argmax agrees, ties
+included), so values and gradients are the same bit for bit, and the relu and its
+gradient run on the pooled array, a quarter of the size for 2x2 windows: a LeNet
+training step takes 0.95x the time (paired steps in one process). Where a NaN
+entered, its gradient may reach other elements of its pooling window (as a NaN
+output gradient of max pooling does). Only on NDArrays (imperative, or inside a
+hybridized parent's trace; export still writes Convolution, Activation, Pooling),
+for layers whose relu runs in their own operator, max pooling without padding (a
+window wholly in the padding gives the dtype's lowest value, which relu would
+change), and where nobody watches the layer's output (no hooks on either block).
+"""
 from __future__ import annotations
 
 import warnings
 
+from .._flags import STATE
 from ..block import Block, HybridBlock, _indent
+from .. import ndarray as _nd
+from ..ndarray import NDArray
+from . import activation as _activation
+from .pool import _Pooling
 
 __all__ = ["Sequential", "HybridSequential"]
 
@@ -11,8 +30,21 @@ __all__ = ["Sequential", "HybridSequential"]
 def _chain(blocks, x, args):
     """Feed ``x`` through ``blocks``; a block returning a tuple passes its tail on as
     extra arguments to the next (as MXNet's Sequential)."""
-    for block in blocks:
+    blocks = list(blocks)
+    relu_of = None                       # the layer whose relu runs after this block
+    for i, block in enumerate(blocks):
+        if relu_of is None and not args and i + 1 < len(blocks) \
+                and _relu_moves_past(block, blocks[i + 1], x):
+            _activation.DEFERRAL.layer = block
+            try:
+                x = block(x)
+            finally:
+                _activation.DEFERRAL.layer = None
+            relu_of = block
+            continue
         x = block(x, *args)
+        if relu_of is not None:
+            x, relu_of = relu_of.act(x), None
         args = []
         if isinstance(x, (tuple, list)):
             args = x[1:]
@@ -20,6 +52,21 @@ def _chain(blocks, x, args):
     if args:
         x = tuple([x] + list(args))
     return x
+
+
+def _unwatched(block) -> bool:
+    """No hooks, and the call runs the block's Python (it does not replay a captured
+    graph of its own)."""
+    return not block._forward_hooks and not block._forward_pre_hooks \
+        and not (getattr(block, "_active", False) and not STATE.capturing)
+
+
+def _relu_moves_past(layer, pool, x) -> bool:
+    """Whether ``layer``'s fused relu may run after ``pool`` (see the module docstring)."""
+    return isinstance(x, NDArray) and isinstance(pool, _Pooling) \
+        and pool._kwargs["pool_type"] == "max" and not any(pool._kwargs["pad"]) \
+        and hasattr(layer, "_fuses_relu") and layer._fuses_relu(_nd) \
+        and _unwatched(layer) and _unwatched(pool)
 
 
 class _Stack:
