@@ -519,3 +519,99 @@ def test_layer_hybrid_forward_gives_mxnet_attributes():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert graph.infer_shape(data=(2, 3, 8, 8))[1] == [(2, 64)]
+
+
+# ------------------------------------------------------- sym.random, sym.linalg
+SAMPLERS = [
+    ("uniform", dict(low=-2.0, high=3.0)),
+    ("normal", dict(loc=1.0, scale=0.5)),
+    ("gamma", dict(alpha=2.0, beta=0.5)),
+    ("exponential", dict(scale=2.0)),
+    ("poisson", dict(lam=3.0)),
+    ("negative_binomial", dict(k=3, p=0.4)),
+    ("generalized_negative_binomial", dict(mu=2.0, alpha=0.3)),
+]
+
+
+def _draw(fn, seed, *args):
+    fw.random.seed(seed)
+    return fn(*args).asnumpy()
+
+
+@pytest.mark.parametrize("sampler,args", SAMPLERS, ids=[s for s, _ in SAMPLERS])
+def test_sym_random_draws_as_nd_random(sampler, args, ctx):
+    """A ``_random_<name>`` node (and its ``_like`` twin) draws what ``nd.random``
+    draws under the same seed, before and after a JSON round trip; shapes and dtypes
+    are inferred."""
+    x = sym.var("x")
+    graph = getattr(sym.random, sampler)(shape=(3, 4), dtype="float64", **args) + x
+    assert graph.infer_shape(x=(3, 4))[1] == [(3, 4)]
+    assert graph.infer_type(x="float64")[1] == [np.float64]
+    for g in (graph, sym.load_json(graph.tojson())):
+        block = fw.SymbolBlock(g, [x])
+        zeros = nd.zeros((3, 4), ctx=ctx, dtype="float64")
+        want = _draw(lambda: getattr(nd.random, sampler)(shape=(3, 4), dtype="float64",
+                                                          ctx=ctx, **args), 11)
+        np.testing.assert_array_equal(_draw(block, 11, zeros), want)
+    like_args = {"lam": 1 / args["scale"]} if sampler == "exponential" else args
+    like = getattr(sym.random, sampler + "_like")(x, **like_args)
+    assert like.infer_shape(x=(2, 5))[1] == [(2, 5)]
+    data = nd.ones((2, 5), ctx=ctx, dtype="float16")
+    got = _draw(fw.SymbolBlock(like, [x]), 12, data)
+    want = _draw(lambda: getattr(nd.random, sampler + "_like")(data, **like_args), 12)
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, want)
+
+
+def test_sym_randint_and_the_top_level_names(ctx):
+    r = sym.random_randint(2, 9, shape=(50,))
+    assert r.infer_type()[1] == [np.int32]
+    x = sym.var("x")
+    block = fw.SymbolBlock(sym.broadcast_add(sym.Cast(r, dtype="float32"), x), [x])
+    values = _draw(block, 5, nd.zeros((1,), ctx=ctx))
+    want = _draw(lambda: nd.random.randint(2, 9, shape=(50,), ctx=ctx), 5)
+    np.testing.assert_array_equal(values, want.astype(np.float32))
+    assert values.min() >= 2 and values.max() < 9
+    assert sym.uniform is sym.random.uniform and sym.random_normal is sym.random.normal
+    ops = [n["op"] for n in json.loads(sym.random_exponential(shape=(2,)).tojson())["nodes"]]
+    assert ops == ["_random_exponential"]
+
+
+def test_sym_random_refuses_array_parameters():
+    with pytest.raises(TypeError, match="_sample_normal"):
+        sym.random.normal(loc=sym.var("mu"), shape=(2,))
+
+
+class _Reparameterize(fw.HybridBlock):
+    """A VAE's sampling step: mu + exp(log_var / 2) * eps, eps ~ N(0, 1) like mu."""
+
+    def hybrid_forward(self, F, mu, log_var):
+        return mu + F.exp(0.5 * log_var) * F.random.normal_like(mu)
+
+
+def test_a_block_drawing_with_F_random_exports_and_imports(tmp_path, ctx):
+    block = _Reparameterize()
+    mu, log_var = nd.array(_r(4, 3), ctx=ctx), nd.array(_r(4, 3), ctx=ctx)
+    want = _draw(block, 21, mu, log_var)
+    files = block.export(str(tmp_path / "vae"))
+    imported = fw.SymbolBlock.imports(files[0], ["data0", "data1"], ctx=ctx)
+    np.testing.assert_array_equal(_draw(imported, 21, mu, log_var), want)
+    block.hybridize()             # nd.random is not captured: it runs imperatively, alike
+    with pytest.warns(RuntimeWarning, match="random numbers are drawn outside an operator"):
+        np.testing.assert_array_equal(_draw(block, 21, mu, log_var), want)
+
+
+def test_sym_linalg_gemm_and_gemm2_equal_nd(ctx):
+    a, b, c = _r(2, 3, 4), _r(2, 5, 4), _r(2, 3, 5)
+    A, B, C = sym.var("A"), sym.var("B"), sym.var("C")
+    graphs = {"gemm2": sym.linalg.gemm2(A, B, transpose_b=True, alpha=2.0),
+              "gemm": sym.linalg.gemm(A, B, C, transpose_b=True, alpha=0.5, beta=3.0)}
+    arrays = [nd.array(v, ctx=ctx) for v in (a, b, c)]
+    want = {"gemm2": nd.linalg.gemm2(*arrays[:2], transpose_b=True, alpha=2.0),
+            "gemm": nd.linalg.gemm(*arrays, transpose_b=True, alpha=0.5, beta=3.0)}
+    for name, graph in graphs.items():
+        inputs = [A, B] if name == "gemm2" else [A, B, C]
+        shapes = dict(zip("ABC", (a.shape, b.shape, c.shape)))
+        assert graph.infer_shape(**{v.name: shapes[v.name] for v in inputs})[1] == [(2, 3, 5)]
+        got = fw.SymbolBlock(graph, inputs)(*arrays[:len(inputs)])
+        np.testing.assert_allclose(got.asnumpy(), want[name].asnumpy(), rtol=1e-6)

@@ -434,3 +434,46 @@ _creation("_arange", lambda F, p, ctx: F.arange(
     ctx=ctx, dtype=p.get("dtype") or "float32"))
 _creation("_eye", lambda F, p, ctx: F.eye(p.get("N", 0), p.get("M", 0), p.get("k", 0),
                                           ctx=ctx, dtype=p.get("dtype") or "float32"))
+
+
+# random samplers (``sym.random``): MXNet's operator, its scalar arguments with their
+# defaults, and the ``nd.random`` sampler that draws them (exponential's ``lam`` is the
+# rate, 1 / ``nd.random.exponential``'s ``scale``; ``exponential_like`` takes ``lam``).
+# ``_random_<name>`` makes an array of ``shape``; ``_random_<name>_like`` one of its
+# input's shape and dtype.
+RANDOM_SAMPLERS = {
+    "uniform": (("low", 0.0), ("high", 1.0)),
+    "normal": (("loc", 0.0), ("scale", 1.0)),
+    "gamma": (("alpha", 1.0), ("beta", 1.0)),
+    "exponential": (("lam", 1.0),),
+    "poisson": (("lam", 1.0),),
+    "negative_binomial": (("k", 1), ("p", 1.0)),
+    "generalized_negative_binomial": (("mu", 1.0), ("alpha", 1.0)),
+}
+
+
+def _sampler_args(name: str, params: dict, like: bool = False) -> dict:
+    args = {key: params.get(key, default) for key, default in RANDOM_SAMPLERS[name]}
+    if name == "exponential" and not like:
+        args = {"scale": 1.0 / args.pop("lam")}
+    return args
+
+
+def _random_op(name: str) -> None:
+    def make(F, p, ctx):
+        return getattr(F.random, name)(shape=_shape_arg(p, "_random_" + name), ctx=ctx,
+                                       dtype=p.get("dtype") or "float32",
+                                       **_sampler_args(name, p))
+
+    def like(F, inputs, params, ctx):
+        return getattr(F.random, name + "_like")(inputs[0], **_sampler_args(name, params, True))
+
+    _creation("_random_" + name, make)
+    _register(OpDef(f"_random_{name}_like", None, inputs=("data",), run=like))
+
+
+for _name in RANDOM_SAMPLERS:
+    _random_op(_name)
+_creation("_random_randint", lambda F, p, ctx: F.random.randint(
+    p.get("low"), p.get("high"), shape=_shape_arg(p, "_random_randint"), ctx=ctx,
+    dtype=p.get("dtype") or "int32"))

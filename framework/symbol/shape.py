@@ -25,6 +25,7 @@ from .. import ndarray as _nd
 from .._flags import STATE
 from ..context import cpu
 from .graph import Entry, Node, post_order
+from .ops import RANDOM_SAMPLERS
 
 __all__ = ["infer_shapes", "infer_types", "merge_shape", "shape_is_known"]
 
@@ -420,8 +421,10 @@ _RULES.update({
     "SoftmaxOutput": _softmax_output, "LinearRegressionOutput": _label_like_data,
     "LogisticRegressionOutput": _label_like_data, "MAERegressionOutput": _label_like_data,
     "dot": _dot, "batch_dot": _batch_dot, "Flatten": _flatten, "Concat": _concat,
-    "_zeros": _creation, "_ones": _creation, "_full": _creation,
+    "_zeros": _creation, "_ones": _creation, "_full": _creation, "_random_randint": _creation,
 })
+_RULES.update({f"_random_{name}": _creation for name in RANDOM_SAMPLERS})
+_RULES.update({f"_random_{name}_like": _same_shape for name in RANDOM_SAMPLERS})
 for _name in ("_plus_scalar", "_minus_scalar", "_rminus_scalar", "_mul_scalar", "_div_scalar",
               "_rdiv_scalar", "_mod_scalar", "_rmod_scalar", "_power_scalar", "_rpower_scalar",
               "_maximum_scalar", "_minimum_scalar", "_hypot_scalar", "_equal_scalar",
@@ -503,6 +506,7 @@ _TYPE_RULES: Dict[str, dict] = {
     "_full": {"out": lambda p, t: numpy.dtype(p("dtype") or "float32")},
     "_arange": {"out": lambda p, t: numpy.dtype(p("dtype") or "float32")},
     "_eye": {"out": lambda p, t: numpy.dtype(p("dtype") or "float32")},
+    "_random_randint": {"out": lambda p, t: numpy.dtype(p("dtype") or "int32")},
     "take": _free(1), "batch_take": _free(1), "pick": _free(1), "gather_nd": _free(1),
     "scatter_nd": _free(1), "where": _free(0), "slice_like": _free(1),
     "reshape_like": _free(1), "broadcast_like": _free(1), "SequenceMask": _free(1),
@@ -526,6 +530,9 @@ def _type_rule(node: Node):
         elif p("ret_typ") != "mask":
             rule["out"] = lambda p, t: numpy.dtype(p("dtype") or "float32")
     return rule, p
+
+
+_TYPE_RULES.update({f"_random_{name}": _TYPE_RULES["_zeros"] for name in RANDOM_SAMPLERS})
 
 
 def infer_types(outputs: Sequence[Entry],

@@ -1,0 +1,131 @@
+"""``framework.sym.random``: MXNet 1.x's ``mx.sym.random`` samplers as graph nodes.
+
+``uniform``, ``normal``, ``gamma``, ``exponential``, ``poisson``, ``negative_binomial``,
+``generalized_negative_binomial`` and ``randint`` add a ``_random_<name>`` node that
+draws an array of ``shape`` each time the graph runs; the ``*_like`` twins
+(``_random_<name>_like``) draw one of their input's shape. Arguments and defaults are
+``nd.random``'s; the distribution parameters are numbers (MXNet's ``_sample_*``
+operators, which take arrays of them, are not built). A graph draws with
+``framework.random``'s generator, so ``fw.random.seed`` makes its draws repeat.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from .ops import RANDOM_SAMPLERS, lookup
+from .symbol import Symbol, _create
+
+__all__ = ["uniform", "normal", "gamma", "exponential", "poisson", "negative_binomial",
+           "generalized_negative_binomial", "randint", "uniform_like", "normal_like",
+           "gamma_like", "exponential_like", "poisson_like", "negative_binomial_like",
+           "generalized_negative_binomial_like"]
+
+
+def _shape(shape) -> tuple:
+    if shape is None:
+        return ()
+    return (int(shape),) if isinstance(shape, int) else tuple(int(d) for d in shape)
+
+
+def _scalars(sampler: str, values: Dict[str, object]) -> Dict[str, object]:
+    """The operator's arguments from ``nd.random``'s (exponential: ``lam`` = 1 / scale)."""
+    for key, value in values.items():
+        if isinstance(value, Symbol):
+            raise TypeError(f"sym.random.{sampler}: {key} must be a number; sampling with "
+                            f"array parameters (MXNet's _sample_{sampler}) is not built")
+    if sampler == "exponential":
+        return {"lam": 1.0 / float(values["scale"])}
+    return dict(values)
+
+
+def _sample(sampler: str, values, shape, dtype, name, attr) -> Symbol:
+    params = dict(_scalars(sampler, values), shape=_shape(shape), dtype=dtype or "float32")
+    return _create(lookup("_random_" + sampler), "_random_" + sampler, {}, None, params,
+                   name, attr)
+
+
+def _sample_like(sampler: str, data: Symbol, values, name, attr) -> Symbol:
+    if not isinstance(data, Symbol):
+        raise TypeError(f"sym.random.{sampler}_like: data must be a Symbol, got "
+                        f"{type(data).__name__}")
+    return _create(lookup(f"_random_{sampler}_like"), f"_random_{sampler}_like",
+                   {"data": data}, None, _scalars(sampler, values), name, attr)
+
+
+def uniform(low=0.0, high=1.0, shape=None, dtype=None, ctx=None, name: Optional[str] = None,
+            attr=None) -> Symbol:
+    """Samples of U[low, high), shape ``shape``."""
+    return _sample("uniform", {"low": low, "high": high}, shape, dtype, name, attr)
+
+
+def normal(loc=0.0, scale=1.0, shape=None, dtype=None, ctx=None, name: Optional[str] = None,
+           attr=None) -> Symbol:
+    """Samples of N(loc, scale^2), shape ``shape``."""
+    return _sample("normal", {"loc": loc, "scale": scale}, shape, dtype, name, attr)
+
+
+def gamma(alpha=1.0, beta=1.0, shape=None, dtype=None, ctx=None, name: Optional[str] = None,
+          attr=None) -> Symbol:
+    """Samples of Gamma(shape alpha, scale beta)."""
+    return _sample("gamma", {"alpha": alpha, "beta": beta}, shape, dtype, name, attr)
+
+
+def exponential(scale=1.0, shape=None, dtype=None, ctx=None, name: Optional[str] = None,
+                attr=None) -> Symbol:
+    """Samples of the exponential distribution of mean ``scale`` (rate 1 / scale)."""
+    return _sample("exponential", {"scale": scale}, shape, dtype, name, attr)
+
+
+def poisson(lam=1.0, shape=None, dtype=None, ctx=None, name: Optional[str] = None,
+            attr=None) -> Symbol:
+    """Samples of Poisson(lam) (as floats, MXNet's default dtype)."""
+    return _sample("poisson", {"lam": lam}, shape, dtype, name, attr)
+
+
+def negative_binomial(k=1, p=1.0, shape=None, dtype=None, ctx=None,
+                      name: Optional[str] = None, attr=None) -> Symbol:
+    """Failures before the k-th success, success probability p."""
+    return _sample("negative_binomial", {"k": k, "p": p}, shape, dtype, name, attr)
+
+
+def generalized_negative_binomial(mu=1.0, alpha=1.0, shape=None, dtype=None, ctx=None,
+                                  name: Optional[str] = None, attr=None) -> Symbol:
+    """Negative binomial of mean mu and dispersion alpha."""
+    return _sample("generalized_negative_binomial", {"mu": mu, "alpha": alpha}, shape, dtype,
+                   name, attr)
+
+
+def randint(low: int, high: int, shape=None, dtype=None, ctx=None, name: Optional[str] = None,
+            attr=None) -> Symbol:
+    """Integers uniform in [low, high) (int32 unless ``dtype`` says otherwise)."""
+    params = {"low": int(low), "high": int(high), "shape": _shape(shape),
+              "dtype": dtype or "int32"}
+    return _create(lookup("_random_randint"), "_random_randint", {}, None, params, name, attr)
+
+
+def _like_function(sampler: str):
+    names = [key for key, _ in RANDOM_SAMPLERS[sampler]]
+    defaults = dict(RANDOM_SAMPLERS[sampler])
+    if sampler == "exponential":               # nd.random.exponential_like takes lam
+        names, defaults = ["lam"], {"lam": 1.0}
+
+    def like(data: Symbol, *args, name: Optional[str] = None, attr=None, **kwargs) -> Symbol:
+        values = dict(defaults)
+        values.update(zip(names, args))
+        unknown = set(kwargs) - set(names)
+        if unknown or len(args) > len(names):
+            raise TypeError(f"sym.random.{sampler}_like takes data and {names}, got "
+                            f"{len(args)} more positional and {sorted(kwargs)}")
+        values.update(kwargs)
+        if sampler == "exponential":
+            values = {"scale": 1.0 / float(values["lam"])}
+        return _sample_like(sampler, data, values, name, attr)
+
+    like.__name__ = like.__qualname__ = f"{sampler}_like"
+    like.__doc__ = (f"Samples like ``{sampler}``'s ({', '.join(names)}), of ``data``'s shape "
+                    f"and dtype, drawn each time the graph runs.")
+    return like
+
+
+for _sampler in RANDOM_SAMPLERS:
+    globals()[f"{_sampler}_like"] = _like_function(_sampler)
