@@ -19,8 +19,9 @@ Symbol inputs give the loss's graph (``hybrid_forward`` with ``F=framework.sym``
 loss exports (``loss.export``) and sits inside a symbolic graph as in MXNet. Shapes are
 unknown there: the label is reshaped with ``reshape_like``, sample weights broadcast
 with ``broadcast_mul``, the per-sample mean is ``mean(axis=batch_axis, exclude=True)``,
-and the checks that need shapes run when the graph does. ``SDMLLoss`` needs the batch
-size itself, so it takes NDArrays only (as in MXNet).
+and shapes that do not fit are reported by those operators when the graph runs (not
+by the loss's own checks). ``SDMLLoss`` needs the batch size itself, so it takes
+NDArrays only (as in MXNet).
 """
 from __future__ import annotations
 
