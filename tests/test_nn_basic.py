@@ -212,20 +212,41 @@ def _relu_then_pool(kind):
                   lambda: fw.nn.MaxPool1D(3, 2), (2, 3, 6)),
         "conv2d global": (lambda act: fw.nn.Conv2D(3, 3, activation=act, in_channels=2),
                           lambda: fw.nn.GlobalMaxPool2D(), (2, 2, 5, 5)),
+        "relu block": (lambda act: fw.nn.Conv2D(3, 3, in_channels=2) if act is None else
+                       _ReluBlockAfter(fw.nn.Conv2D(3, 3, in_channels=2)),
+                       lambda: fw.nn.MaxPool2D(3, 2), (2, 2, 9, 9)),
     }[kind]
 
 
-@pytest.mark.parametrize("kind", ["conv2d", "conv1d full", "dense", "conv2d global"])
+class _ReluBlockAfter:
+    """Marks a layer to be followed by its own Activation('relu') block in the net."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+
+def _with_relu(net, layer):
+    if isinstance(layer, _ReluBlockAfter):       # Conv2D, then Activation('relu') as a block
+        net.add(layer.layer, fw.nn.Activation("relu"))
+    else:
+        net.add(layer)
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "conv1d full", "dense", "conv2d global",
+                                  "relu block"])
 def test_relu_moves_past_max_pooling_with_the_same_values_and_gradients(kind, ctx):
-    """In a Sequential, a layer's relu followed by max pooling runs after the pooling
-    (on the smaller array); values and gradients at orders 1 and 2 equal those of the
-    layer, an Activation block and the pooling, bit for bit, with ties (a channel whose
-    relu is 0 everywhere). A NaN input gives the same NaN values."""
+    """In a Sequential, a layer's relu (or an Activation('relu') block) followed by max
+    pooling runs after the pooling (on the smaller array); values and gradients at
+    orders 1 and 2 equal those of the layer, a hooked Activation block (which stays in
+    place) and the pooling, bit for bit, with ties (a channel whose relu is 0
+    everywhere). A NaN input gives the same NaN values."""
     make_layer, make_pool, shape = _relu_then_pool(kind)
     swapped = fw.nn.HybridSequential()
-    swapped.add(make_layer("relu"), make_pool(), fw.nn.Dense(2))
-    plain = fw.nn.HybridSequential()                     # the relu as a block of its own
+    _with_relu(swapped, make_layer("relu"))
+    swapped.add(make_pool(), fw.nn.Dense(2))
+    plain = fw.nn.HybridSequential()     # the relu as a block of its own, kept in place
     plain.add(make_layer(None), fw.nn.Activation("relu"), make_pool(), fw.nn.Dense(2))
+    plain[1].register_forward_hook(lambda *args: None)  # a watched relu does not move
     xh = _r(*shape)
     with_nan = xh.copy()
     with_nan.flat[3] = np.nan
@@ -243,7 +264,7 @@ def test_relu_moves_past_max_pooling_with_the_same_values_and_gradients(kind, ct
         x = nd.array(xh, ctx=ctx)
         x.attach_grad()
         with autograd.record():
-            pooled = net[:3 if net is plain else 2](x)
+            pooled = net[:len(net) - 1](x)
             out = net(x)
             gx, = autograd.grad(nd.sum(out * out), [x], create_graph=True)
             penalty = nd.sum(gx * gx)
@@ -255,6 +276,9 @@ def test_relu_moves_past_max_pooling_with_the_same_values_and_gradients(kind, ct
             assert pooled._node.name == "relu"
             assert pooled._node.parents[0][0].name == "Pooling"
             assert (pooled.asnumpy() == 0).any()         # ties: windows of zeros
+        else:                                            # Pooling(relu(layer(x)))
+            assert pooled._node.name == "Pooling"
+            assert pooled._node.parents[0][0].name == "relu"
     assert np.isnan(results[0][3]).any()
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)

@@ -1,7 +1,8 @@
 """``Sequential`` and ``HybridSequential``: blocks applied one after another.
 
 A relu moves past the max pooling that follows it: ``Conv2D(activation='relu')``
-then ``MaxPool2D`` runs as convolution, pooling, relu. Max pooling commutes with
+then ``MaxPool2D`` runs as convolution, pooling, relu, and so does an
+``Activation('relu')`` block followed by max pooling. Max pooling commutes with
 relu (relu(max(a, b)) = max(relu(a), relu(b)), and the argmax agrees, ties
 included), so values and gradients are the same bit for bit, and the relu and its
 gradient run on the pooled array, a quarter of the size for 2x2 windows: a LeNet
@@ -9,9 +10,10 @@ training step takes 0.95x the time (paired steps in one process). Where a NaN
 entered, its gradient may reach other elements of its pooling window (as a NaN
 output gradient of max pooling does). Only on NDArrays (imperative, or inside a
 hybridized parent's trace; export still writes Convolution, Activation, Pooling),
-for layers whose relu runs in their own operator, max pooling without padding (a
-window wholly in the padding gives the dtype's lowest value, which relu would
-change), and where nobody watches the layer's output (no hooks on either block).
+for relu blocks and layers whose relu runs in their own operator, max pooling
+without padding (a window wholly in the padding gives the dtype's lowest value,
+which relu would change), and where nobody watches the relu's input (no hooks on
+either block).
 """
 from __future__ import annotations
 
@@ -31,20 +33,24 @@ def _chain(blocks, x, args):
     """Feed ``x`` through ``blocks``; a block returning a tuple passes its tail on as
     extra arguments to the next (as MXNet's Sequential)."""
     blocks = list(blocks)
-    relu_of = None                       # the layer whose relu runs after this block
+    relu = None                          # a relu block that runs after this block
     for i, block in enumerate(blocks):
-        if relu_of is None and not args and i + 1 < len(blocks) \
-                and _relu_moves_past(block, blocks[i + 1], x):
-            _activation.DEFERRAL.layer = block
-            try:
-                x = block(x)
-            finally:
-                _activation.DEFERRAL.layer = None
-            relu_of = block
-            continue
+        if relu is None and not args and i + 1 < len(blocks) \
+                and _max_pooling_after_relu(blocks[i + 1], x):
+            if _activation.fuses_relu(block):        # Activation('relu'): after the pooling
+                relu = block
+                continue
+            if _layer_relu_may_move(block):          # the layer without its fused relu
+                _activation.DEFERRAL.layer = block
+                try:
+                    x = block(x)
+                finally:
+                    _activation.DEFERRAL.layer = None
+                relu = block.act
+                continue
         x = block(x, *args)
-        if relu_of is not None:
-            x, relu_of = relu_of.act(x), None
+        if relu is not None:
+            x, relu = relu(x), None
         args = []
         if isinstance(x, (tuple, list)):
             args = x[1:]
@@ -61,12 +67,16 @@ def _unwatched(block) -> bool:
         and not (getattr(block, "_active", False) and not STATE.capturing)
 
 
-def _relu_moves_past(layer, pool, x) -> bool:
-    """Whether ``layer``'s fused relu may run after ``pool`` (see the module docstring)."""
+def _max_pooling_after_relu(pool, x) -> bool:
+    """Whether a relu on ``x`` may run after ``pool`` instead (see the module docstring)."""
     return isinstance(x, NDArray) and isinstance(pool, _Pooling) \
         and pool._kwargs["pool_type"] == "max" and not any(pool._kwargs["pad"]) \
-        and hasattr(layer, "_fuses_relu") and layer._fuses_relu(_nd) \
-        and _unwatched(layer) and _unwatched(pool)
+        and _unwatched(pool)
+
+
+def _layer_relu_may_move(layer) -> bool:
+    """Whether ``layer`` runs a fused relu that it can leave out (``relu_deferred``)."""
+    return hasattr(layer, "_fuses_relu") and layer._fuses_relu(_nd) and _unwatched(layer)
 
 
 class _Stack:
