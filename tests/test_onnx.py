@@ -673,6 +673,19 @@ LAYER_NETS = {   # name: (net maker, input shape, input values or None)
     "reflection_pad": (lambda: _seq(nn.ReflectionPad2D(2)), (1, 2, 4, 4), None),
     "lambda": (lambda: _seq(nn.HybridLambda(lambda F, x: F.softmax(F.relu(x) * 2 + 1, axis=1))),
                (2, 5), None),
+    # channel-last layouts: Transposes around ONNX's channel-first Conv and pools
+    "nhwc": (lambda: _seq(nn.Conv2D(4, 3, padding=1, layout="NHWC", activation="relu"),
+                          nn.MaxPool2D(2, layout="NHWC"),
+                          nn.Conv2D(4, 3, groups=2, layout="NHWC"),
+                          nn.AvgPool2D(3, 2, padding=1, layout="NHWC"),
+                          nn.Conv2DTranspose(6, 3, strides=2, groups=2, layout="NHWC"),
+                          nn.BatchNorm(axis=-1), nn.GlobalAvgPool2D(layout="NHWC")),
+             (2, 9, 9, 3), None),
+    "ndhwc": (lambda: _seq(nn.Conv3D(4, 2, layout="NDHWC"), nn.MaxPool3D(2, layout="NDHWC"),
+                           nn.Conv3DTranspose(2, 2, layout="NDHWC")), (1, 5, 5, 5, 2), None),
+    "nwc_pools": (lambda: _seq(nn.MaxPool1D(2, layout="NWC"),
+                               nn.AvgPool1D(2, ceil_mode=True, layout="NWC"),
+                               nn.GlobalMaxPool1D(layout="NWC")), (2, 9, 3), None),
 }
 
 
@@ -723,8 +736,8 @@ def test_failed_export_leaves_the_previous_file(tmp_path):
     path = tmp_path / "model.onnx"
     path.write_bytes(b"previous")
     g = Graph()
-    h = g.op("Pooling", g.var("data"), kernel=(2, 2), layout="NHWC")
-    with pytest.raises(ValueError, match=r"Pooling.*layout 'NHWC'"):
+    h = g.op("Pooling", g.var("data"), kernel=(2, 2), layout="NWHC")
+    with pytest.raises(ValueError, match=r"Pooling.*layout 'NWHC' is not one of"):
         fw_onnx.export_model(finish(g, h), {}, [(1, 4, 4, 2)], onnx_file_path=str(path))
     assert path.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]

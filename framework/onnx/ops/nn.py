@@ -1,7 +1,12 @@
 """Converters of MXNet's neural-network layers: FullyConnected, Convolution,
-Deconvolution, Pooling, Dropout, Embedding, UpSampling."""
+Deconvolution, Pooling, Dropout, Embedding, UpSampling.
+
+ONNX's Conv, ConvTranspose and pools are channel-first; a channel-last node (NWC,
+NHWC, NDHWC) is written as its channel-first twin between two Transposes, its
+weight transposed too (``via_channel_first``)."""
 from __future__ import annotations
 
+import functools
 import math
 from typing import List, Tuple
 
@@ -11,13 +16,39 @@ from .._graph import NodeContext
 from ._registry import register
 
 _CHANNEL_FIRST = (None, "NCW", "NCHW", "NCDHW")
+_CHANNEL_LAST = ("NWC", "NHWC", "NDHWC")
 
 
-def _check_layout(ctx: NodeContext) -> None:
-    layout = ctx.attr_str("layout")
-    if layout not in _CHANNEL_FIRST:
-        raise ctx.fail(f"layout {layout!r} is not supported (ONNX convolutions and pools "
-                       f"are channel-first: NCW, NCHW or NCDHW)")
+def via_channel_first(weight: bool):
+    """Decorator of a channel-first converter: a channel-last node gets Transposes of
+    its data (N, *S, C) -> (N, C, *S), of its weight (input 1, when ``weight``:
+    MXNet's channel-last (F, *K, C/g) -> (F, C/g, *K), the same permutation) and of
+    its output back."""
+    def wrap(converter):
+        @functools.wraps(converter)
+        def convert(ctx: NodeContext):
+            layout = ctx.attr_str("layout")
+            if layout in _CHANNEL_FIRST:
+                return converter(ctx)
+            if layout not in _CHANNEL_LAST:
+                raise ctx.fail(f"layout {layout!r} is not one of NCW, NCHW, NCDHW, NWC, NHWC, "
+                               f"NDHWC")
+            rank = len(layout)
+            if ctx.rank(0) != rank:
+                raise ctx.fail(f"layout {layout} needs an input of rank {rank}, got shape "
+                               f"{ctx.shape(0)}")
+            to_first = [0, rank - 1] + list(range(1, rank - 1))
+            inputs = list(ctx.inputs)
+            inputs[0] = ctx.emit("Transpose", [inputs[0]], "channel_first", perm=to_first)
+            if weight and len(inputs) > 1:
+                inputs[1] = ctx.emit("Transpose", [inputs[1]], "weight_channel_first",
+                                     perm=to_first)
+            ctx.inputs = inputs
+            y = converter(ctx)
+            return ctx.emit("Transpose", [y], "channel_last",
+                            perm=[0] + list(range(2, rank)) + [1])
+        return convert
+    return wrap
 
 
 def _window(ctx: NodeContext, spatial: int, need_kernel: bool = True):
@@ -69,9 +100,9 @@ def fully_connected(ctx: NodeContext):
 
 # ----------------------------------------------------------------- Convolution
 @register("Convolution")
+@via_channel_first(weight=True)
 def convolution(ctx: NodeContext):
     """Conv (1-3 spatial dimensions, groups, dilation)."""
-    _check_layout(ctx)
     ctx.need_inputs(2, 3)
     kernel, stride, dilate, pad = _window(ctx, _spatial(ctx))
     no_bias = ctx.attr_bool("no_bias", False)
@@ -84,9 +115,9 @@ def convolution(ctx: NodeContext):
 
 
 @register("Deconvolution")
+@via_channel_first(weight=True)
 def deconvolution(ctx: NodeContext):
     """ConvTranspose: adj -> output_padding; target_shape -> the pads and adj MXNet derives."""
-    _check_layout(ctx)
     ctx.need_inputs(2, 3)
     spatial = _spatial(ctx)
     kernel, stride, dilate, pad = _window(ctx, spatial)
@@ -115,9 +146,9 @@ def deconvolution(ctx: NodeContext):
 
 # ----------------------------------------------------------------- Pooling
 @register("Pooling")
+@via_channel_first(weight=False)
 def pooling(ctx: NodeContext):
     """MaxPool / AveragePool / sum and lp pools; global forms; 'full' -> ceil_mode."""
-    _check_layout(ctx)
     ctx.need_inputs(1)
     spatial = _spatial(ctx)
     x = ctx.inputs[0]
