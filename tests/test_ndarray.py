@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import framework as fw
-from framework import nd
+from framework import autograd, nd
 from framework.test_utils import assert_almost_equal
 
 DTYPES = ["float32", "float16", "float64", "int8", "int32", "int64", "uint8", "bool"]
@@ -141,6 +141,39 @@ def test_random_shuffle_permutes_rows(ctx):
     assert (rows[:, 1] == rows[:, 0] + 1).all()               # rows stay whole
     assert rows[:, 0].tolist() != list(range(0, 20, 2))      # 1 / 10! chance of equality
     assert a.asnumpy()[:, 0].tolist() == list(range(0, 20, 2))   # the input is untouched
+
+
+LIKE_SAMPLERS = [("uniform", dict(low=-1.0, high=2.0)), ("normal", dict(loc=1.0, scale=0.5)),
+                 ("gamma", dict(alpha=2.0, beta=0.5)), ("poisson", dict(lam=3.0)),
+                 ("negative_binomial", dict(k=3, p=0.4)),
+                 ("generalized_negative_binomial", dict(mu=2.0, alpha=0.3))]
+
+
+@pytest.mark.parametrize("sampler,args", LIKE_SAMPLERS, ids=[s for s, _ in LIKE_SAMPLERS])
+def test_like_samplers_draw_as_their_samplers_with_zero_gradient(sampler, args, ctx):
+    """``nd.random.<name>_like(data)``: what ``<name>(shape=data.shape, dtype=data.dtype)``
+    draws under the same seed, on data's context, also into ``out=``; the samples are
+    constants (data's gradient is 0)."""
+    data = nd.ones((3, 4), ctx=ctx, dtype="float64")
+    fw.random.seed(5)
+    want = getattr(nd.random, sampler)(shape=(3, 4), dtype="float64", ctx=ctx, **args)
+    fw.random.seed(5)
+    data.attach_grad()
+    with autograd.record():
+        got = getattr(nd.random, sampler + "_like")(data, **args)
+        (got * data).sum().backward()
+    assert (got.shape, got.dtype, got.context) == ((3, 4), np.float64, ctx)
+    np.testing.assert_array_equal(got.asnumpy(), want.asnumpy())
+    np.testing.assert_array_equal(data.grad.asnumpy(), got.asnumpy())   # d(s*d)/dd = s
+    out = nd.zeros((3, 4), ctx=ctx, dtype="float64")
+    fw.random.seed(5)
+    assert getattr(nd.random, sampler + "_like")(data, out=out, **args) is out
+    np.testing.assert_array_equal(out.asnumpy(), want.asnumpy())
+    fw.random.seed(5)
+    rate = nd.random.exponential_like(data, lam=4.0)
+    fw.random.seed(5)
+    np.testing.assert_array_equal(rate.asnumpy(),
+                                  nd.random.exponential(0.25, (3, 4), "float64", ctx).asnumpy())
 
 
 def test_seed_makes_random_reproducible(ctx):

@@ -17,6 +17,7 @@ import pytest
 import framework as fw
 from framework import nd
 from framework import symbol as sym
+from framework.ndarray.cached_op import _IMPERATIVE
 from framework.symbol.naming import Prefix
 
 MXNET_DIR = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mxnet"
@@ -596,9 +597,14 @@ def test_a_block_drawing_with_F_random_exports_and_imports(tmp_path, ctx):
     files = block.export(str(tmp_path / "vae"))
     imported = fw.SymbolBlock.imports(files[0], ["data0", "data1"], ctx=ctx)
     np.testing.assert_array_equal(_draw(imported, 21, mu, log_var), want)
-    block.hybridize()             # nd.random is not captured: it runs imperatively, alike
-    with pytest.warns(RuntimeWarning, match="random numbers are drawn outside an operator"):
+    block.hybridize()             # captured (no fallback warning); each replay draws anew
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
         np.testing.assert_array_equal(_draw(block, 21, mu, log_var), want)
+        again = block(mu, log_var).asnumpy()
+    assert not np.array_equal(again, want)
+    assert block._cached_op.entries and all(
+        e is not _IMPERATIVE for e in block._cached_op.entries.values())
 
 
 def test_sym_linalg_gemm_and_gemm2_equal_nd(ctx):

@@ -33,10 +33,10 @@ warning naming the block and the cause): host conversions (``asnumpy``,
 outside an operator (the ``_data`` attribute of a traced array, except its
 ``shape``/``dtype``/``ndim``/``size``), in-place writes (``x += 1``,
 ``x[:] = ...``, ``out=``), random samplers outside operators
-(``nd.random.*``), and arrays with a gradient that are neither inputs nor
-Parameters. The capture falls back at the point of the refusal and the rest of
-the call runs imperatively, so its results (random draws and running
-statistics included) are exactly the imperative ones.
+(``nd.random.*``; the ``*_like`` samplers draw inside one), and arrays with a
+gradient that are neither inputs nor Parameters. The capture falls back at the
+point of the refusal and the rest of the call runs imperatively, so its results
+(random draws and running statistics included) are exactly the imperative ones.
 
 ``hybridize(static_alloc=True)``: the programs write the elementwise results that
 never leave a call into buffers the entry keeps, reused from call to call.

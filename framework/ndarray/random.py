@@ -8,6 +8,11 @@ sampler takes MXNet's ``out=``: the samples are written into that array (its
 shape is the default ``shape``, its dtype the default ``dtype``), which is returned.
 Samples are constants: no gradient flows into the parameters, as in MXNet 1.x,
 except the log-probabilities ``multinomial(..., get_prob=True)`` returns.
+
+The ``*_like`` samplers draw inside an operator of their input (``_DrawLike``), as
+Dropout draws its mask: a hybridized block that calls them is captured, and each
+replay draws anew. The other samplers, called inside ``hybrid_forward``, make the
+block run imperatively (the capture says so in a warning).
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from numpy.typing import DTypeLike
 from ..context import Context, current_context
 from .creation import _shape, check_out, normalize_dtype
 from .ndarray import NDArray
+from .operator import Operator
 
 __all__ = ["seed", "uniform", "normal", "randn", "randint", "exponential", "gamma", "poisson",
            "negative_binomial", "generalized_negative_binomial", "multinomial", "shuffle",
@@ -330,10 +336,30 @@ def shuffle(data: NDArray, out: Optional[NDArray] = None, **kwargs) -> NDArray:
 
 
 # ------------------------------------------------------------ *_like samplers
+class _DrawLike(Operator):
+    """Samples of the input's shape and dtype on its context: ``sampler(shape=, dtype=,
+    ctx=, **params)`` run in ``forward`` (a hybridized block replays the draw, not its
+    result). The input's values are not read; the samples are constants (gradient 0)."""
+
+    name = "_random_like"
+    zero_grad = True
+
+    def __init__(self, sampler: Callable, params: dict) -> None:
+        self.sampler, self.params = sampler, params
+
+    def forward(self, data):
+        return self.sampler(shape=data.shape, dtype=data.dtype, ctx=self.ctx,
+                            **self.params)._data
+
+
 def _like(op: str, sampler: Callable, data: NDArray, out: Optional[NDArray], **params) -> NDArray:
     if not isinstance(data, NDArray):
         raise TypeError(f"random.{op}: data must be an NDArray, got {_describe(data)}")
-    return sampler(shape=data.shape, dtype=data.dtype, ctx=data.context, out=out, **params)
+    result = _DrawLike(sampler, params)(data)
+    if out is None:
+        return result
+    check_out(out, data.shape, data.context, f"random.{op}")
+    return out._write(result, f"random.{op}")
 
 
 def uniform_like(data: NDArray, low=0.0, high=1.0, out: Optional[NDArray] = None, **kwargs):
@@ -348,9 +374,9 @@ def normal_like(data: NDArray, loc=0.0, scale=1.0, out: Optional[NDArray] = None
 
 def exponential_like(data: NDArray, lam=1.0, out: Optional[NDArray] = None, **kwargs):
     """Exponential samples of rate ``lam`` of ``data``'s shape, dtype and context."""
-    if not isinstance(data, NDArray):
-        raise TypeError(f"random.exponential_like: data must be an NDArray, got {_describe(data)}")
-    return _exponential_rate(lam, data.shape, data.dtype, data.context, out, "exponential_like")
+    def rate(shape, dtype, ctx):
+        return _exponential_rate(lam, shape, dtype, ctx, None, "exponential_like")
+    return _like("exponential_like", rate, data, out)
 
 
 def gamma_like(data: NDArray, alpha=1.0, beta=1.0, out: Optional[NDArray] = None, **kwargs):
