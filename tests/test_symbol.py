@@ -578,9 +578,30 @@ def test_sym_randint_and_the_top_level_names(ctx):
     assert ops == ["_random_exponential"]
 
 
-def test_sym_random_refuses_array_parameters():
-    with pytest.raises(TypeError, match="_sample_normal"):
-        sym.random.normal(loc=sym.var("mu"), shape=(2,))
+@pytest.mark.parametrize("sampler,args", SAMPLERS, ids=[s for s, _ in SAMPLERS])
+def test_sym_random_with_array_parameters_draws_as_nd(sampler, args, ctx):
+    """Symbols for every parameter give MXNet's ``_sample_<name>`` node: params.shape +
+    shape draws, what ``nd.random`` draws from NDArray parameters under the same seed
+    (exponential through its rate, 1 / scale: to rounding)."""
+    names = list(args)
+    variables = [sym.var(n) for n in names]
+    graph = getattr(sym.random, sampler)(*variables, shape=(4,))
+    op = [n["op"] for n in json.loads(graph.tojson())["nodes"] if n["op"] != "null"]
+    assert op[-1] == "_sample_" + sampler
+    shapes = {n: (2, 3) for n in graph.list_arguments()}
+    assert graph.infer_shape(**shapes)[1] == [(2, 3, 4)]
+    assert graph.infer_type(**{n: "float64" for n in shapes})[1] == [np.float64]
+    params = [nd.array(np.full((2, 3), v) * np.arange(1, 7).reshape(2, 3) ** 0.25, ctx=ctx,
+                       dtype="float64") for v in args.values()]
+    got = _draw(fw.SymbolBlock(graph, variables), 9, *params)
+    want = _draw(lambda: getattr(nd.random, sampler)(*params, shape=(4,)), 9)
+    assert got.shape == (2, 3, 4) and got.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_sym_random_refuses_mixed_parameters():
+    with pytest.raises(TypeError, match="all numbers or all Symbols"):
+        sym.random.normal(loc=sym.var("mu"), scale=1.0, shape=(2,))
 
 
 class _Reparameterize(fw.HybridBlock):

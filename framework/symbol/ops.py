@@ -474,6 +474,26 @@ def _random_op(name: str) -> None:
 
 for _name in RANDOM_SAMPLERS:
     _random_op(_name)
+
+# samplers with array parameters (MXNet's ``_sample_<name>``): the parameters are the
+# inputs (one shape), the output is params.shape + shape, a set of draws per element
+SAMPLE_INPUTS = {"uniform": ("low", "high"), "normal": ("mu", "sigma"),
+                 "gamma": ("alpha", "beta"), "exponential": ("lam",), "poisson": ("lam",),
+                 "negative_binomial": ("k", "p"), "generalized_negative_binomial": ("mu", "alpha")}
+
+
+def _sample_op(name: str) -> None:
+    def run(F, inputs, params, ctx):
+        if name == "exponential":            # nd.random.exponential takes the mean 1 / lam
+            inputs = [1.0 / inputs[0]]
+        shape = _shape_arg(params, "_sample_" + name) or None
+        return getattr(F.random, name)(*inputs, shape=shape, dtype=params.get("dtype") or None)
+
+    _register(OpDef("_sample_" + name, None, inputs=SAMPLE_INPUTS[name], run=run))
+
+
+for _name in SAMPLE_INPUTS:
+    _sample_op(_name)
 _creation("_random_randint", lambda F, p, ctx: F.random.randint(
     p.get("low"), p.get("high"), shape=_shape_arg(p, "_random_randint"), ctx=ctx,
     dtype=p.get("dtype") or "int32"))

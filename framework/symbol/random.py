@@ -3,16 +3,17 @@
 ``uniform``, ``normal``, ``gamma``, ``exponential``, ``poisson``, ``negative_binomial``,
 ``generalized_negative_binomial`` and ``randint`` add a ``_random_<name>`` node that
 draws an array of ``shape`` each time the graph runs; the ``*_like`` twins
-(``_random_<name>_like``) draw one of their input's shape. Arguments and defaults are
-``nd.random``'s; the distribution parameters are numbers (MXNet's ``_sample_*``
-operators, which take arrays of them, are not built). A graph draws with
-``framework.random``'s generator, so ``fw.random.seed`` makes its draws repeat.
+(``_random_<name>_like``) draw one of their input's shape. With Symbols for the
+distribution's parameters (all of them, of one shape) the node is MXNet's
+``_sample_<name>``: ``shape`` draws per parameter element, params.shape + shape.
+Arguments and defaults are ``nd.random``'s. A graph draws with ``framework.random``'s
+generator, so ``fw.random.seed`` makes its draws repeat.
 """
 from __future__ import annotations
 
 from typing import Dict, Optional
 
-from .ops import RANDOM_SAMPLERS, lookup
+from .ops import RANDOM_SAMPLERS, SAMPLE_INPUTS, lookup
 from .symbol import Symbol, _create
 
 __all__ = ["uniform", "normal", "gamma", "exponential", "poisson", "negative_binomial",
@@ -29,18 +30,33 @@ def _shape(shape) -> tuple:
 
 def _scalars(sampler: str, values: Dict[str, object]) -> Dict[str, object]:
     """The operator's arguments from ``nd.random``'s (exponential: ``lam`` = 1 / scale)."""
-    for key, value in values.items():
-        if isinstance(value, Symbol):
-            raise TypeError(f"sym.random.{sampler}: {key} must be a number; sampling with "
-                            f"array parameters (MXNet's _sample_{sampler}) is not built")
     if sampler == "exponential":
         return {"lam": 1.0 / float(values["scale"])}
     return dict(values)
 
 
 def _sample(sampler: str, values, shape, dtype, name, attr) -> Symbol:
+    symbols = [isinstance(v, Symbol) for v in values.values()]
+    if any(symbols):
+        if not all(symbols):
+            raise TypeError(f"sym.random.{sampler}: the parameters must be all numbers or all "
+                            f"Symbols, got {values}")
+        return _sample_arrays(sampler, list(values.values()), shape, dtype, name, attr)
     params = dict(_scalars(sampler, values), shape=_shape(shape), dtype=dtype or "float32")
     return _create(lookup("_random_" + sampler), "_random_" + sampler, {}, None, params,
+                   name, attr)
+
+
+def _sample_arrays(sampler: str, arrays, shape, dtype, name, attr) -> Symbol:
+    """MXNet's ``_sample_<sampler>`` node: parameter arrays in (exponential's as the rate,
+    1 / scale), params.shape + shape out, the parameters' dtype unless ``dtype`` says."""
+    if sampler == "exponential":
+        arrays = [1.0 / arrays[0]]
+    params = {"shape": _shape(shape)}
+    if dtype is not None:
+        params["dtype"] = dtype
+    op = "_sample_" + sampler
+    return _create(lookup(op), op, dict(zip(SAMPLE_INPUTS[sampler], arrays)), None, params,
                    name, attr)
 
 

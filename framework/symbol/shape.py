@@ -25,7 +25,7 @@ from .. import ndarray as _nd
 from .._flags import STATE
 from ..context import cpu
 from .graph import Entry, Node, post_order
-from .ops import RANDOM_SAMPLERS
+from .ops import RANDOM_SAMPLERS, SAMPLE_INPUTS
 
 __all__ = ["infer_shapes", "infer_types", "merge_shape", "shape_is_known"]
 
@@ -425,6 +425,20 @@ _RULES.update({
 })
 _RULES.update({f"_random_{name}": _creation for name in RANDOM_SAMPLERS})
 _RULES.update({f"_random_{name}_like": _same_shape for name in RANDOM_SAMPLERS})
+
+
+def _sample(p, ins, outs):
+    """``_sample_<name>``: parameter arrays of one shape -> params.shape + shape."""
+    known = [s for s in ins if shape_is_known(s)]
+    if not known:
+        return ins, outs
+    shape = p("shape", ())
+    shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
+    return [merge_shape(s, known[0], "parameter") for s in ins], \
+        [merge_shape(outs[0], tuple(known[0]) + shape, "output")]
+
+
+_RULES.update({f"_sample_{name}": _sample for name in SAMPLE_INPUTS})
 for _name in ("_plus_scalar", "_minus_scalar", "_rminus_scalar", "_mul_scalar", "_div_scalar",
               "_rdiv_scalar", "_mod_scalar", "_rmod_scalar", "_power_scalar", "_rpower_scalar",
               "_maximum_scalar", "_minimum_scalar", "_hypot_scalar", "_equal_scalar",
@@ -533,6 +547,8 @@ def _type_rule(node: Node):
 
 
 _TYPE_RULES.update({f"_random_{name}": _TYPE_RULES["_zeros"] for name in RANDOM_SAMPLERS})
+_TYPE_RULES.update({f"_sample_{name}": {"out": lambda p, t: numpy.dtype(p("dtype")) if p("dtype")
+                                        else t} for name in SAMPLE_INPUTS})
 
 
 def infer_types(outputs: Sequence[Entry],
