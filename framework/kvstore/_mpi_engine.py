@@ -53,8 +53,9 @@ _NOTICE_TAG = 7301
 _NOTICE_BYTES = 8192
 _CHECK_EVERY = 0.05              # seconds between looks at the peers while waiting
 _ALIVE_EVERY = 0.5               # ... at their processes, outside collectives
-# a blocking collective looks at the notices first at most this often (one MPI_Test costs
-# about 30 us, a tenth of a 1 MB allreduce; in between the watchdog looks every 50 ms)
+# a blocking collective looks at the notices first unless someone looked within this time
+# (an MPI_Test right before a 1 MB allreduce made it 30 us, a tenth, slower; the watchdog
+# looks every 50 ms, a polled wait at every poll)
 _PRECHECK_EVERY = 0.005
 _SPIN = 0.002                    # seconds of polling without sleeping at the start of a wait
 _MAX_NAP = 0.0005                # the longest sleep between two polls
@@ -212,7 +213,7 @@ class Engine:
         self._watchdog_fired = False
         self._our_sigterm = False
         self._stop_watchdog = threading.Event()
-        self._prechecked = 0.0                  # when watched() last polled the notices
+        self._prechecked = 0.0                  # when the notices were last polled
         self._main_ident = threading.main_thread().ident
         self._notice_buf = bytearray(_NOTICE_BYTES)
         self._notice_status = MPI.Status()
@@ -278,6 +279,7 @@ class Engine:
     def _poll_notices_locked(self) -> None:
         if self._notice_req is None:
             return
+        self._prechecked = time.monotonic()     # watched() need not look again for a while
         while self._notice_req.Test(self._notice_status):
             count = self._notice_status.Get_count(self.MPI.BYTE)
             source = self._notice_status.Get_source()
@@ -503,7 +505,6 @@ class Engine:
                                    f"{what}: {self.broken}")
         now = time.monotonic()
         if now - self._prechecked >= _PRECHECK_EVERY:
-            self._prechecked = now
             self._poll_notices(blocking=False)
         if self.failed or self.exited:          # else nothing is known to be wrong
             error = self._problem(what, now, index, alive=False)
