@@ -144,6 +144,11 @@ class Operator(Node):
                     datas.append(x)
                     if edges is not None:
                         edges.append(None)
+            if ctx is None:              # no array input: the context it was made for
+                ctx = self.__dict__.get("ctx")
+                if ctx is None:
+                    raise TypeError(f"operator {self.name}: needs an NDArray input or a "
+                                    f"context, got {[type(x).__name__ for x in inputs]}")
             self.ctx = ctx
             self.xp = ctx.xp
             if ctx.device_id:

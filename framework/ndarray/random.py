@@ -9,10 +9,9 @@ shape is the default ``shape``, its dtype the default ``dtype``), which is retur
 Samples are constants: no gradient flows into the parameters, as in MXNet 1.x,
 except the log-probabilities ``multinomial(..., get_prob=True)`` returns.
 
-The ``*_like`` samplers draw inside an operator of their input (``_DrawLike``), as
-Dropout draws its mask: a hybridized block that calls them is captured, and each
-replay draws anew. The other samplers, called inside ``hybrid_forward``, make the
-block run imperatively (the capture says so in a warning).
+Every sampler draws inside an operator (``_Draw``), as Dropout draws its mask: a
+hybridized block that calls one is captured, and each replay draws anew
+(``multinomial`` and ``shuffle`` make the block run imperatively, with a warning).
 """
 from __future__ import annotations
 
@@ -114,7 +113,7 @@ def _sample(op: str, params: Dict[str, object], draw: Callable, shape, dtype, ct
             default_dtype = first.dtype
         extra = () if shape is None else _shape(shape, where)
         size = first.shape + extra
-        raws = [v._data.reshape(v.shape + (1,) * len(extra)) for v in params.values()]
+        raws = None
     else:
         if check is not None:
             check(**params)
@@ -129,10 +128,31 @@ def _sample(op: str, params: Dict[str, object], draw: Callable, shape, dtype, ct
         dtype = out._data.dtype if dtype is None else dtype
     ctx = current_context() if ctx is None else Context(ctx)
     dtype = normalize_dtype(dtype, default_dtype)
-    with ctx.scope():
-        data = draw(_generator(ctx), ctx.xp, size, *raws).astype(dtype, copy=False)
-    result = NDArray(data, ctx)
+    arrays = [v for v in params.values() if isinstance(v, NDArray)]
+    result = _Draw(draw, size, dtype, ctx, None if arrays else raws)(*arrays)
     return result if out is None else out._write(result, where)
+
+
+class _Draw(Operator):
+    """``draw(generator, xp, size, *parameters)`` as a ``dtype`` array on ``ctx``, run in
+    ``forward`` (a hybridized block replays the draw, not its result). The inputs are
+    the parameter arrays (reshaped to broadcast against ``size``), or none when the
+    parameters are the numbers ``numbers``. Samples are constants: gradient 0."""
+
+    name = "_random"
+    zero_grad = True
+
+    def __init__(self, draw: Callable, size, dtype, ctx: Context, numbers) -> None:
+        self.draw, self.size, self.dtype, self.ctx, self.numbers = draw, size, dtype, ctx, numbers
+
+    def forward(self, *arrays):
+        if self.numbers is None:
+            extra = len(self.size) - arrays[0].ndim
+            params = [a.reshape(a.shape + (1,) * extra) for a in arrays]
+        else:
+            params = self.numbers
+        return self.draw(_generator(self.ctx), self.xp, self.size, *params).astype(
+            self.dtype, copy=False)
 
 
 def _fail(op: str, condition: bool, message: str) -> None:
@@ -336,30 +356,10 @@ def shuffle(data: NDArray, out: Optional[NDArray] = None, **kwargs) -> NDArray:
 
 
 # ------------------------------------------------------------ *_like samplers
-class _DrawLike(Operator):
-    """Samples of the input's shape and dtype on its context: ``sampler(shape=, dtype=,
-    ctx=, **params)`` run in ``forward`` (a hybridized block replays the draw, not its
-    result). The input's values are not read; the samples are constants (gradient 0)."""
-
-    name = "_random_like"
-    zero_grad = True
-
-    def __init__(self, sampler: Callable, params: dict) -> None:
-        self.sampler, self.params = sampler, params
-
-    def forward(self, data):
-        return self.sampler(shape=data.shape, dtype=data.dtype, ctx=self.ctx,
-                            **self.params)._data
-
-
 def _like(op: str, sampler: Callable, data: NDArray, out: Optional[NDArray], **params) -> NDArray:
     if not isinstance(data, NDArray):
         raise TypeError(f"random.{op}: data must be an NDArray, got {_describe(data)}")
-    result = _DrawLike(sampler, params)(data)
-    if out is None:
-        return result
-    check_out(out, data.shape, data.context, f"random.{op}")
-    return out._write(result, f"random.{op}")
+    return sampler(shape=data.shape, dtype=data.dtype, ctx=data.context, out=out, **params)
 
 
 def uniform_like(data: NDArray, low=0.0, high=1.0, out: Optional[NDArray] = None, **kwargs):
@@ -374,9 +374,9 @@ def normal_like(data: NDArray, loc=0.0, scale=1.0, out: Optional[NDArray] = None
 
 def exponential_like(data: NDArray, lam=1.0, out: Optional[NDArray] = None, **kwargs):
     """Exponential samples of rate ``lam`` of ``data``'s shape, dtype and context."""
-    def rate(shape, dtype, ctx):
-        return _exponential_rate(lam, shape, dtype, ctx, None, "exponential_like")
-    return _like("exponential_like", rate, data, out)
+    if not isinstance(data, NDArray):
+        raise TypeError(f"random.exponential_like: data must be an NDArray, got {_describe(data)}")
+    return _exponential_rate(lam, data.shape, data.dtype, data.context, out, "exponential_like")
 
 
 def gamma_like(data: NDArray, alpha=1.0, beta=1.0, out: Optional[NDArray] = None, **kwargs):
