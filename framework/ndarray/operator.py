@@ -88,7 +88,9 @@ class Operator(Node):
 
     # ------------------------------------------------------------------ apply
     def __call__(self, *inputs):
-        """Run forward on ``inputs`` (NDArrays, or Python scalars as constants)."""
+        """Run forward on ``inputs`` (NDArrays, or Python scalars as constants). An
+        operator given no NDArray runs on the ``ctx`` set at its construction (a
+        sampler: ``random._Draw``)."""
         if STATE.capturing:              # a hybridized block is tracing (cached_op.py)
             return _capture_hooks[0](self, inputs)
         if len(inputs) == 1 and type(inputs[0]) is NDArray:
