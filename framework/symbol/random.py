@@ -143,5 +143,10 @@ def _like_function(sampler: str):
     return like
 
 
-for _sampler in RANDOM_SAMPLERS:
-    globals()[f"{_sampler}_like"] = _like_function(_sampler)
+uniform_like = _like_function("uniform")
+normal_like = _like_function("normal")
+gamma_like = _like_function("gamma")
+exponential_like = _like_function("exponential")
+poisson_like = _like_function("poisson")
+negative_binomial_like = _like_function("negative_binomial")
+generalized_negative_binomial_like = _like_function("generalized_negative_binomial")
