@@ -129,7 +129,7 @@ def _sample(op: str, params: Dict[str, object], draw: Callable, shape, dtype, ct
     ctx = current_context() if ctx is None else Context(ctx)
     dtype = normalize_dtype(dtype, default_dtype)
     arrays = [v for v in params.values() if isinstance(v, NDArray)]
-    result = _Draw(draw, size, dtype, ctx, None if arrays else raws)(*arrays)
+    result = _Draw(draw, size, dtype, ctx, raws)(*arrays)
     return result if out is None else out._write(result, where)
 
 
@@ -137,20 +137,20 @@ class _Draw(Operator):
     """``draw(generator, xp, size, *parameters)`` as a ``dtype`` array on ``ctx``, run in
     ``forward`` (a hybridized block replays the draw, not its result). The inputs are
     the parameter arrays (reshaped to broadcast against ``size``), or none when the
-    parameters are the numbers ``numbers``. Samples are constants: gradient 0."""
+    parameters are the numbers ``values``. Samples are constants: gradient 0."""
 
     name = "_random"
     zero_grad = True
 
-    def __init__(self, draw: Callable, size, dtype, ctx: Context, numbers) -> None:
-        self.draw, self.size, self.dtype, self.ctx, self.numbers = draw, size, dtype, ctx, numbers
+    def __init__(self, draw: Callable, size, dtype, ctx: Context, values) -> None:
+        self.draw, self.size, self.dtype, self.ctx, self.values = draw, size, dtype, ctx, values
 
     def forward(self, *arrays):
-        if self.numbers is None:
+        if self.values is None:
             extra = len(self.size) - arrays[0].ndim
             params = [a.reshape(a.shape + (1,) * extra) for a in arrays]
         else:
-            params = self.numbers
+            params = self.values
         return self.draw(_generator(self.ctx), self.xp, self.size, *params).astype(
             self.dtype, copy=False)
 

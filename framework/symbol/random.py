@@ -61,11 +61,13 @@ def _sample_arrays(sampler: str, arrays, shape, dtype, name, attr) -> Symbol:
 
 
 def _sample_like(sampler: str, data: Symbol, values, name, attr) -> Symbol:
+    """``_random_<sampler>_like`` of ``data``; ``values`` are the operator's own arguments
+    (exponential's rate ``lam``, as ``nd.random.exponential_like`` takes it)."""
     if not isinstance(data, Symbol):
         raise TypeError(f"sym.random.{sampler}_like: data must be a Symbol, got "
                         f"{type(data).__name__}")
     return _create(lookup(f"_random_{sampler}_like"), f"_random_{sampler}_like",
-                   {"data": data}, None, _scalars(sampler, values), name, attr)
+                   {"data": data}, None, values, name, attr)
 
 
 def uniform(low=0.0, high=1.0, shape=None, dtype=None, ctx=None, name: Optional[str] = None,
@@ -122,8 +124,6 @@ def randint(low: int, high: int, shape=None, dtype=None, ctx=None, name: Optiona
 def _like_function(sampler: str):
     names = [key for key, _ in RANDOM_SAMPLERS[sampler]]
     defaults = dict(RANDOM_SAMPLERS[sampler])
-    if sampler == "exponential":               # nd.random.exponential_like takes lam
-        names, defaults = ["lam"], {"lam": 1.0}
 
     def like(data: Symbol, *args, name: Optional[str] = None, attr=None, **kwargs) -> Symbol:
         values = dict(defaults)
@@ -133,8 +133,6 @@ def _like_function(sampler: str):
             raise TypeError(f"sym.random.{sampler}_like takes data and {names}, got "
                             f"{len(args)} more positional and {sorted(kwargs)}")
         values.update(kwargs)
-        if sampler == "exponential":
-            values = {"scale": 1.0 / float(values["lam"])}
         return _sample_like(sampler, data, values, name, attr)
 
     like.__name__ = like.__qualname__ = f"{sampler}_like"
