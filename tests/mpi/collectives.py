@@ -14,6 +14,7 @@ import framework as fw
 from framework import distributed, kvstore, nn
 from framework.data import ArrayDataset, DataLoader
 from framework.data.sampler import SplitSampler
+from framework.kvstore import _mpi_engine
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from strict_backend import StrictArray, strict  # noqa: E402  (tests/strict_backend.py: the fake GPU)
@@ -83,12 +84,25 @@ def check_allreduce() -> None:
     distributed.grouped_allreduce_(many, op=distributed.Sum)
     for i, arr in enumerate(many):
         numpy.testing.assert_allclose(arr.asnumpy(), numpy.full(i + 1, 2 * i + 1))
+    pieces, _mpi_engine.PIECE_BYTES = _mpi_engine.PIECE_BYTES, 100   # 25 float32 per call
+    try:
+        big = fw.nd.array(numpy.arange(17 * 59, dtype=numpy.float32).reshape(17, 59) + RANK)
+        distributed.allreduce_(big, op=distributed.Sum, name="in pieces")
+        parts = [fw.nd.full((i * 7 + 3,), RANK + i) for i in range(6)]       # a flat bucket
+        distributed.grouped_allreduce_(parts, op=distributed.Max)
+    finally:
+        _mpi_engine.PIECE_BYTES = pieces
+    numpy.testing.assert_array_equal(
+        big.asnumpy(), 2 * numpy.arange(17 * 59, dtype=numpy.float32).reshape(17, 59) + 1)
+    for i, arr in enumerate(parts):
+        numpy.testing.assert_array_equal(arr.asnumpy(), numpy.full(i * 7 + 3, i + 1))
     expect_error(ValueError, lambda: distributed.allreduce(x, op="mean"), "op must be one of")
     half = distributed.allreduce(fw.nd.array([1.0, 2.0], dtype="float16"), op=distributed.Sum)
     assert half.dtype == numpy.float16 and half.asnumpy().tolist() == [2, 4]
     expect_error(TypeError, lambda: distributed.allreduce(fw.nd.array([1, 0], dtype="bool")),
                  "cannot reduce arrays of dtype bool")
-    passed("allreduce / allreduce_ / grouped_allreduce_: average, sum, min, max, scaling")
+    passed("allreduce / allreduce_ / grouped_allreduce_: average, sum, min, max, scaling, "
+           "large buffers in pieces")
 
 
 def check_broadcast_allgather() -> None:
