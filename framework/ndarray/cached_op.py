@@ -32,8 +32,8 @@ warning naming the block and the cause): host conversions (``asnumpy``,
 ``item``, ``bool``, ``float``, printing), reading an array's raw values
 outside an operator (the ``_data`` attribute of a traced array, except its
 ``shape``/``dtype``/``ndim``/``size``), in-place writes (``x += 1``,
-``x[:] = ...``, ``out=``), random draws outside operators
-(``nd.random.multinomial``, ``shuffle``; the samplers draw inside one), and arrays
+``x[:] = ...``, ``out=``), random draws outside an operator (every ``nd.random``
+function draws inside one; a transform's draw on the host does not), and arrays
 with a gradient that are neither inputs nor Parameters. The capture falls back at the
 point of the refusal and the rest of the call runs imperatively, so its results
 (random draws and running statistics included) are exactly the imperative ones.

@@ -314,15 +314,7 @@ def multinomial(data: NDArray, shape=None, get_prob: bool = False, out: Optional
     if out is not None:
         check_out(out, size, data.context, "random.multinomial")
     dtype = normalize_dtype(dtype, "int32")
-    k = data.shape[-1]
-    ctx = data.context
-    xp = ctx.xp
-    with ctx.scope():
-        cdf = xp.cumsum(data._data.astype(numpy.float64), axis=-1)
-        cdf = cdf.reshape(batch + (1,) * len(extra) + (k,))
-        u = _generator(ctx).random_sample(batch + extra)[..., None]
-        idx = xp.minimum((cdf <= u).sum(axis=-1), k - 1).reshape(size)
-    samples = NDArray(idx.astype(dtype), ctx)
+    samples = _Multinomial(extra, size, dtype)(data)
     if out is not None:
         samples = out._write(samples, "random.multinomial")
     if not get_prob:
@@ -332,10 +324,32 @@ def multinomial(data: NDArray, shape=None, get_prob: bool = False, out: Optional
     from .ops.index import pick
     from .ops.shape import reshape
     from .ops.unary import log
+    k = data.shape[-1]
     rows = reshape(data, batch + (1,) * len(extra) + (k,))
     rows = broadcast_to(rows, batch + extra + (k,))
-    picked = pick(rows, NDArray(idx.reshape(batch + extra), ctx), axis=-1)
+    picked = pick(rows, reshape(samples, batch + extra), axis=-1)
     return samples, reshape(log(picked), size)
+
+
+class _Multinomial(Operator):
+    """(..., K) probabilities -> category indices of shape ``size`` (``dtype``), drawn in
+    ``forward`` by inverting each row's cumulative sum (in float64) at uniform draws, so
+    a hybridized block draws anew on every call. Indices are constants: gradient 0."""
+
+    name = "_sample_multinomial"
+    zero_grad = True
+
+    def __init__(self, extra, size, dtype) -> None:
+        self.extra, self.size, self.dtype = extra, size, dtype
+
+    def forward(self, p):
+        xp, extra = self.xp, self.extra
+        batch, k = p.shape[:-1], p.shape[-1]
+        cdf = xp.cumsum(p.astype(numpy.float64), axis=-1)
+        cdf = cdf.reshape(batch + (1,) * len(extra) + (k,))
+        u = _generator(self.ctx).random_sample(batch + extra)[..., None]
+        idx = xp.minimum((cdf <= u).sum(axis=-1), k - 1)
+        return idx.reshape(self.size).astype(self.dtype)
 
 
 # -------------------------------------------------------------------- shuffle
@@ -345,14 +359,22 @@ def shuffle(data: NDArray, out: Optional[NDArray] = None, **kwargs) -> NDArray:
         raise TypeError(f"random.shuffle: data must be an NDArray, got {_describe(data)}")
     if data.ndim == 0:
         raise ValueError("random.shuffle: data must have at least one dimension, got shape ()")
-    ctx = data.context
-    with ctx.scope():
-        perm = _generator(ctx).permutation(data.shape[0])
-        result = NDArray(data._data[perm], ctx)
+    result = _Shuffle()(data)
     if out is not None:
-        check_out(out, data.shape, ctx, "random.shuffle")
+        check_out(out, data.shape, data.context, "random.shuffle")
         return out._write(result, "random.shuffle")
     return result
+
+
+class _Shuffle(Operator):
+    """``x`` with its rows (first axis) in an order drawn in ``forward`` (a hybridized block
+    shuffles anew on every call). The result is a constant to autograd: gradient 0."""
+
+    name = "_shuffle"
+    zero_grad = True
+
+    def forward(self, x):
+        return x[_generator(self.ctx).permutation(x.shape[0])]
 
 
 # ------------------------------------------------------------ *_like samplers
