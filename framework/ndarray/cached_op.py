@@ -276,7 +276,8 @@ def _traced(raw, ctx) -> _TracedArray:
 
 class _GeneratorGuard:
     """Stands for a context's random generator during a trace: a draw from outside an
-    operator (``nd.random.*``) would be baked into the capture, so it stops it."""
+    operator (a data transform's, on the host) would be baked into the capture, so it
+    stops it."""
 
     __slots__ = ("_generator",)
 
@@ -285,7 +286,7 @@ class _GeneratorGuard:
 
     def __getattr__(self, name):
         if STATE.capturing:
-            _refuse("random numbers are drawn outside an operator (nd.random.*)", 2)
+            _refuse("random numbers are drawn outside an operator", 2)
         return getattr(self._generator, name)
 
 
