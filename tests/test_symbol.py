@@ -628,6 +628,35 @@ def test_a_block_drawing_with_F_random_exports_and_imports(tmp_path, ctx):
         e is not _IMPERATIVE for e in block._cached_op.entries.values())
 
 
+class _Choose(fw.HybridBlock):
+    """Samplers that read their input: a multinomial draw with its log-probability, and a
+    shuffle of the rows. (A graph draws in the order of its JSON nodes, its outputs'
+    depth-first order: the multinomial's term comes first, as in the Python.)"""
+
+    def hybrid_forward(self, F, x):
+        picked, logp = F.random.multinomial(F.softmax(x, axis=-1), shape=(6,), get_prob=True)
+        return logp.sum(axis=-1, keepdims=True) \
+            + picked.astype("float32").mean(axis=-1, keepdims=True) + F.random.shuffle(x)
+
+
+def test_multinomial_and_shuffle_export_and_import(tmp_path, ctx):
+    block = _Choose()
+    x = nd.array(_r(5, 4), ctx=ctx)
+    want = _draw(block, 17, x)
+    files = block.export(str(tmp_path / "choose"))
+    ops = [n["op"] for n in json.loads(pathlib.Path(files[0]).read_text())["nodes"]]
+    assert "_sample_multinomial" in ops and "_shuffle" in ops
+    imported = fw.SymbolBlock.imports(files[0], ["data"], ctx=ctx)
+    np.testing.assert_array_equal(_draw(imported, 17, x), want)
+    graph = sym.random.multinomial(sym.var("p"), shape=(2, 3), get_prob=True)
+    assert len(graph.list_outputs()) == 2
+    assert graph.infer_shape(p=(4, 5))[1] == [(4, 2, 3), (4, 2, 3)]
+    assert graph.infer_type(p="float64")[1] == [np.int32, np.float64]
+    assert sym.random.multinomial(sym.var("p")).infer_shape(p=(5,))[1] == [(1,)]
+    assert sym.random.shuffle(sym.var("q")).infer_shape(q=(7, 2))[1] == [(7, 2)]
+    assert sym.shuffle is not None and sym.sample_multinomial is not None
+
+
 def test_sym_linalg_gemm_and_gemm2_equal_nd(ctx):
     a, b, c = _r(2, 3, 4), _r(2, 5, 4), _r(2, 3, 5)
     A, B, C = sym.var("A"), sym.var("B"), sym.var("C")

@@ -494,6 +494,22 @@ def _sample_op(name: str) -> None:
 
 for _name in SAMPLE_INPUTS:
     _sample_op(_name)
+
+
+# samplers that read their input's values: categories drawn from the probabilities in the
+# last axis (with ``get_prob`` also their log-probabilities: two outputs), and a shuffle
+# of the first axis
+def _multinomial(F, inputs, params, ctx):
+    return F.random.multinomial(inputs[0], shape=_shape_arg(params, "_sample_multinomial"),
+                                get_prob=bool(params.get("get_prob", False)),
+                                dtype=params.get("dtype") or "int32")
+
+
+_register(OpDef("_sample_multinomial", None, run=_multinomial,
+                outputs=lambda p: 2 if p("get_prob", False) else 1),
+          aliases=("sample_multinomial",))
+_register(OpDef("_shuffle", None, run=lambda F, inputs, params, ctx: F.random.shuffle(inputs[0])),
+          aliases=("shuffle",))
 _creation("_random_randint", lambda F, p, ctx: F.random.randint(
     p.get("low"), p.get("high"), shape=_shape_arg(p, "_random_randint"), ctx=ctx,
     dtype=p.get("dtype") or "int32"))

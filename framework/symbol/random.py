@@ -6,7 +6,10 @@ draws an array of ``shape`` each time the graph runs; the ``*_like`` twins
 (``_random_<name>_like``) draw one of their input's shape. With Symbols for the
 distribution's parameters (all of them, of one shape) the node is MXNet's
 ``_sample_<name>``: ``shape`` draws per parameter element, params.shape + shape.
-Arguments and defaults are ``nd.random``'s. A graph draws with ``framework.random``'s
+Arguments and defaults are ``nd.random``'s. ``multinomial`` (MXNet's
+``_sample_multinomial``: categories from the probabilities in its input's last axis,
+with ``get_prob`` also their log-probabilities) and ``shuffle`` (``_shuffle``: the
+rows in a random order) read their input. A graph draws with ``framework.random``'s
 generator, so ``fw.random.seed`` makes its draws repeat.
 """
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .symbol import Symbol, _create
 __all__ = ["uniform", "normal", "gamma", "exponential", "poisson", "negative_binomial",
            "generalized_negative_binomial", "randint", "uniform_like", "normal_like",
            "gamma_like", "exponential_like", "poisson_like", "negative_binomial_like",
-           "generalized_negative_binomial_like"]
+           "generalized_negative_binomial_like", "multinomial", "shuffle"]
 
 
 def _shape(shape) -> tuple:
@@ -119,6 +122,27 @@ def randint(low: int, high: int, shape=None, dtype=None, ctx=None, name: Optiona
     params = {"low": int(low), "high": int(high), "shape": _shape(shape),
               "dtype": dtype or "int32"}
     return _create(lookup("_random_randint"), "_random_randint", {}, None, params, name, attr)
+
+
+def multinomial(data: Symbol, shape=None, get_prob: bool = False, dtype="int32",
+                name: Optional[str] = None, attr=None):
+    """Category indices drawn from the probabilities in the last axis of ``data`` (...,
+    K): shape (...) + ``shape``; with ``get_prob``, a Symbol of two outputs, the draws
+    and their log-probabilities (differentiable in ``data``)."""
+    if not isinstance(data, Symbol):
+        raise TypeError(f"sym.random.multinomial: data must be a Symbol, got "
+                        f"{type(data).__name__}")
+    params = {"shape": _shape(shape), "get_prob": bool(get_prob), "dtype": dtype}
+    return _create(lookup("_sample_multinomial"), "_sample_multinomial", {"data": data}, None,
+                   params, name, attr)
+
+
+def shuffle(data: Symbol, name: Optional[str] = None, attr=None) -> Symbol:
+    """``data`` with its rows (first axis) in a random order, drawn each time the graph
+    runs."""
+    if not isinstance(data, Symbol):
+        raise TypeError(f"sym.random.shuffle: data must be a Symbol, got {type(data).__name__}")
+    return _create(lookup("_shuffle"), "_shuffle", {"data": data}, None, {}, name, attr)
 
 
 def _like_function(sampler: str):

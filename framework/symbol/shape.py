@@ -439,6 +439,20 @@ def _sample(p, ins, outs):
 
 
 _RULES.update({f"_sample_{name}": _sample for name in SAMPLE_INPUTS})
+
+
+def _sample_multinomial(p, ins, outs):
+    """(..., K) probabilities -> draws (and log-probabilities) of (...) + shape, or (1,)
+    for a 1-D input without ``shape``."""
+    if not shape_is_known(ins[0]):
+        return ins, outs
+    shape = p("shape", ())
+    shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
+    size = tuple(ins[0][:-1]) + shape or (1,)
+    return ins, [merge_shape(o, size, "output") for o in outs]
+
+
+_RULES.update({"_sample_multinomial": _sample_multinomial, "_shuffle": _same_shape})
 for _name in ("_plus_scalar", "_minus_scalar", "_rminus_scalar", "_mul_scalar", "_div_scalar",
               "_rdiv_scalar", "_mod_scalar", "_rmod_scalar", "_power_scalar", "_rpower_scalar",
               "_maximum_scalar", "_minimum_scalar", "_hypot_scalar", "_equal_scalar",
@@ -549,6 +563,8 @@ def _type_rule(node: Node):
 _TYPE_RULES.update({f"_random_{name}": _TYPE_RULES["_zeros"] for name in RANDOM_SAMPLERS})
 _TYPE_RULES.update({f"_sample_{name}": {"out": lambda p, t: numpy.dtype(p("dtype")) if p("dtype")
                                         else t} for name in SAMPLE_INPUTS})
+_TYPE_RULES["_sample_multinomial"] = {
+    "outs": lambda p, t: [numpy.dtype(p("dtype") or "int32"), t][:2 if p("get_prob") else 1]}
 
 
 def infer_types(outputs: Sequence[Entry],
