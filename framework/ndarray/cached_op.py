@@ -898,7 +898,9 @@ class _Program:
                 else:
                     inst = f"_new({self.const(fwd.cls)}, {self.const(fwd.post)})"
                 op = fwd.op
-                saved_in = ", ".join(f"_ND({self.ref(fwd.args[j])}, _ctx)"
+                read = _read_inputs(type(op), fwd.mask)
+                saved_in = ", ".join("None" if j not in read else
+                                     f"_ND({self.ref(fwd.args[j])}, _ctx)"
                                      if fwd.args[j][0] == "s" else self.ref(fwd.args[j])
                                      for j in op.saves_inputs)
                 saved_out = ", ".join(f"{j}: {self.name_of(fwd.outs[j])}"
@@ -916,6 +918,16 @@ class _Program:
         for slot in _uses(instr, self.trace):
             if last.get(slot) == i and slot not in keep and slot in self.names:
                 self.free.append(self.names.pop(slot))
+
+
+def _read_inputs(cls, mask) -> Tuple[int, ...]:
+    """The inputs of ``saves_inputs`` that the gradients wanted by ``mask`` (one bool per
+    input) read (``Operator.input_users``): only these are kept for the backward program
+    and the rebuilt graph, so ``y * c`` keeps no ``y`` and can be computed in place."""
+    if mask is None:
+        return tuple(cls.saves_inputs)
+    edges = tuple(True if wanted else None for wanted in mask)
+    return tuple(j for k, j in enumerate(cls.saves_inputs) if cls.reads_saved_input(k, edges))
 
 
 def _uses(instr: _Instr, trace: _Trace) -> List[int]:
@@ -949,7 +961,7 @@ def _uses(instr: _Instr, trace: _Trace) -> List[int]:
         fwd = trace.fwd[instr.fwd]
         if fwd.inst is not None:
             out.append(fwd.inst)
-        for j in fwd.op.saves_inputs:
+        for j in _read_inputs(type(fwd.op), fwd.mask):
             add(fwd.args[j])
         for j in fwd.op.saves_outputs:
             out.append(fwd.outs[j])
@@ -1237,7 +1249,8 @@ def _build(trace: _Trace, result, training: bool, recording: bool,
             op = instr.op
             if instr.inst is not None:
                 wanted.add(instr.inst)
-            for j in op.saves_inputs:
+            read = _read_inputs(instr.cls, instr.mask)
+            for j in read:
                 ref = instr.args[j]
                 if ref[0] == "s" and trace.slots[ref[1]].kind != "const":
                     wanted.add(ref[1])
@@ -1247,7 +1260,7 @@ def _build(trace: _Trace, result, training: bool, recording: bool,
                           for s in instr.outs) if instr.value else None
             post = instr.post if instr.inst is None else None     # not a call's state
             entry.recon.append((index, instr.cls, post, instr.inst, tuple(instr.args),
-                                tuple(instr.outs), instr.mask, tuple(op.saves_inputs),
+                                tuple(instr.outs), instr.mask, read,
                                 tuple(op.saves_outputs), metas))
         saved = sorted(wanted)
         entry.saved_pos = {slot: i for i, slot in enumerate(saved)}
@@ -1428,7 +1441,8 @@ class _CachedOpNode(Operator):
             op.seq = next(_SEQUENCE)
             op.versions = ()
             op.freed = False
-            op.saved_inputs = tuple(array(args[j]) for j in saves_in)
+            op.saved_inputs = tuple(array(args[j]) if j in saves_in else None
+                                    for j in cls.saves_inputs)
             op.saved_outputs = {j: value(outs[j]) for j in saves_out}
             if multi is not None:
                 op.n_out, op.out_meta = len(outs), multi
