@@ -245,7 +245,9 @@ class Parameter:
             if len(self._data) == 1:
                 return 0
             ctx = current_context()
-        index = self._ctx_index.get(Context(ctx))
+        if type(ctx) is not Context:            # Contexts are interned: no conversion
+            ctx = Context(ctx)
+        index = self._ctx_index.get(ctx)
         if index is None:
             raise RuntimeError(f"Parameter '{self.name}' was not initialized on context {ctx}. "
                                f"It was only initialized on {self._ctx_list}.")
