@@ -542,8 +542,8 @@ class Engine:
         mpi_op = self._mpi_ops[op]
         buffers = _pieces(buffers, PIECE_BYTES)
         index = self.next_collective(len(buffers))
-        if self.blocking:           # the watched() steps, inline: a generator per call cost
-            self._begin(what, index)        # 10-15 us on a 1 MB allreduce (of 290) here
+        if self.blocking:           # watched()'s steps inline: its generator cost about
+            self._begin(what, index)        # 10 us of a 290 us 1 MB allreduce here
             try:
                 for buf in buffers:
                     self.comm.Allreduce(MPI.IN_PLACE, buf, op=mpi_op)

@@ -921,9 +921,9 @@ class _Program:
 
 
 def _read_inputs(cls, mask) -> Tuple[int, ...]:
-    """The inputs of ``saves_inputs`` that the gradients wanted by ``mask`` (one bool per
-    input) read (``Operator.input_users``): only these are kept for the backward program
-    and the rebuilt graph, so ``y * c`` keeps no ``y`` and can be computed in place."""
+    """The entries of ``cls.saves_inputs`` that a gradient wanted by ``mask`` (one bool
+    per input) reads, by ``Operator.input_users``. Only these are kept for the backward
+    program and the rebuilt graph: ``y * c`` keeps no ``y``, and can run in place."""
     if mask is None:
         return tuple(cls.saves_inputs)
     edges = tuple(True if wanted else None for wanted in mask)
@@ -1423,7 +1423,7 @@ class _CachedOpNode(Operator):
                     found._node, found._index = producer, path
             return found
 
-        for (index, cls, post, inst, args, outs, mask, saves_in, saves_out,
+        for (index, cls, post, inst, args, outs, mask, read, saves_out,
              multi) in entry.recon:
             op = value(inst) if inst is not None else _new(cls, post)
             edges = []
@@ -1441,7 +1441,7 @@ class _CachedOpNode(Operator):
             op.seq = next(_SEQUENCE)
             op.versions = ()
             op.freed = False
-            op.saved_inputs = tuple(array(args[j]) if j in saves_in else None
+            op.saved_inputs = tuple(array(args[j]) if j in read else None
                                     for j in cls.saves_inputs)
             op.saved_outputs = {j: value(outs[j]) for j in saves_out}
             if multi is not None:
@@ -1455,7 +1455,7 @@ class _CachedOpNode(Operator):
 
         for slot, g in zip(entry.head_slots, grad_outputs):
             add(slot, g)
-        for (index, cls, post, inst, args, outs, mask, saves_in, saves_out,
+        for (index, cls, post, inst, args, outs, mask, read, saves_out,
              multi) in reversed(entry.recon):
             op = nodes[index]
             gouts = [grads.get(s) for s in outs]

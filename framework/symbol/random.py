@@ -125,7 +125,7 @@ def randint(low: int, high: int, shape=None, dtype=None, ctx=None, name: Optiona
 
 
 def multinomial(data: Symbol, shape=None, get_prob: bool = False, dtype="int32",
-                name: Optional[str] = None, attr=None):
+                name: Optional[str] = None, attr=None) -> Symbol:
     """Category indices drawn from the probabilities in the last axis of ``data`` (...,
     K): shape (...) + ``shape``; with ``get_prob``, a Symbol of two outputs, the draws
     and their log-probabilities (differentiable in ``data``)."""
