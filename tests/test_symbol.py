@@ -654,7 +654,9 @@ def test_multinomial_and_shuffle_export_and_import(tmp_path, ctx):
     assert graph.infer_type(p="float64")[1] == [np.int32, np.float64]
     assert sym.random.multinomial(sym.var("p")).infer_shape(p=(5,))[1] == [(1,)]
     assert sym.random.shuffle(sym.var("q")).infer_shape(q=(7, 2))[1] == [(7, 2)]
-    assert sym.shuffle is not None and sym.sample_multinomial is not None
+    for top_level, op in ((sym.shuffle, "_shuffle"), (sym.sample_multinomial,
+                                                     "_sample_multinomial")):
+        assert json.loads(top_level(sym.var("q")).tojson())["nodes"][-1]["op"] == op
 
 
 def test_sym_linalg_gemm_and_gemm2_equal_nd(ctx):
