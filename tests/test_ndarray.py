@@ -143,6 +143,35 @@ def test_random_shuffle_permutes_rows(ctx):
     assert a.asnumpy()[:, 0].tolist() == list(range(0, 20, 2))   # the input is untouched
 
 
+def test_random_shuffle_gradients_take_the_rows_back(ctx):
+    """First order: row i of the input gets the gradient of the row it went to. Second
+    order, closed form: for y = shuffle(x), g = d sum(y^2 w) / dx = 2 x v (v[order] = w),
+    so d sum(g^2) / dx = 8 x v^2."""
+    fw.random.seed(4)
+    base = np.arange(1, 13, dtype=np.float64).reshape(6, 2)       # distinct rows
+    w = np.random.RandomState(0).rand(6, 2)
+    x = nd.array(base, ctx=ctx, dtype="float64")
+    x.attach_grad()
+    with autograd.record():
+        y = nd.random.shuffle(x)
+        first = (y * nd.array(w, ctx=ctx, dtype="float64")).sum()
+    first.backward()
+    order = [int(np.flatnonzero((base == row).all(axis=1))[0]) for row in y.asnumpy()]
+    v = np.empty_like(w)
+    v[order] = w
+    np.testing.assert_array_equal(x.grad.asnumpy(), v)
+    with autograd.record():
+        y = nd.random.shuffle(x)
+        g = autograd.grad((y * y * nd.array(w, ctx=ctx, dtype="float64")).sum(), [x],
+                          create_graph=True)[0]
+        second = (g * g).sum()
+    second.backward()
+    order = [int(np.flatnonzero((base == row).all(axis=1))[0]) for row in y.asnumpy()]
+    v[order] = w
+    np.testing.assert_allclose(g.asnumpy(), 2 * base * v, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.asnumpy(), 8 * base * v * v, rtol=1e-12)
+
+
 LIKE_SAMPLERS = [("uniform", dict(low=-1.0, high=2.0)), ("normal", dict(loc=1.0, scale=0.5)),
                  ("gamma", dict(alpha=2.0, beta=0.5)), ("poisson", dict(lam=3.0)),
                  ("negative_binomial", dict(k=3, p=0.4)),

@@ -354,7 +354,8 @@ class _Multinomial(Operator):
 
 # -------------------------------------------------------------------- shuffle
 def shuffle(data: NDArray, out: Optional[NDArray] = None, **kwargs) -> NDArray:
-    """A copy of ``data`` with its rows (first axis) in random order."""
+    """A copy of ``data`` with its rows (first axis) in random order; its gradient takes
+    the rows back (MXNet's shuffle has none)."""
     if not isinstance(data, NDArray):
         raise TypeError(f"random.shuffle: data must be an NDArray, got {_describe(data)}")
     if data.ndim == 0:
@@ -368,13 +369,34 @@ def shuffle(data: NDArray, out: Optional[NDArray] = None, **kwargs) -> NDArray:
 
 class _Shuffle(Operator):
     """``x`` with its rows (first axis) in an order drawn in ``forward`` (a hybridized block
-    shuffles anew on every call). The result is a constant to autograd: gradient 0."""
+    shuffles anew on every call). The gradient takes the rows back to where they came
+    from (MXNet registers none and refuses to differentiate; PyTorch's ``x[randperm]``
+    has this one)."""
 
     name = "_shuffle"
-    zero_grad = True
 
     def forward(self, x):
-        return x[_generator(self.ctx).permutation(x.shape[0])]
+        self.order = _generator(self.ctx).permutation(x.shape[0])
+        return x[self.order]
+
+    def backward(self, gy):
+        return _Rows(self.xp.argsort(self.order))(gy)
+
+
+class _Rows(Operator):
+    """``x[order]`` for a fixed ``order`` of the rows (a permutation): the gradient of a
+    shuffle, whose own gradient is the inverse permutation's ``_Rows``."""
+
+    name = "_backward_shuffle"
+
+    def __init__(self, order) -> None:
+        self.order = order
+
+    def forward(self, x):
+        return x[self.order]
+
+    def backward(self, gy):
+        return _Rows(self.xp.argsort(self.order))(gy)
 
 
 # ------------------------------------------------------------ *_like samplers
