@@ -502,9 +502,9 @@ class Engine:
 
     @contextlib.contextmanager
     def watched(self, what: str, index: int):
-        """Around a blocking collective (NCCL's set-up): raise at once on a known fault,
-        let the watchdog watch while it runs, and turn an MPI error into one that says
-        what was known. (The data collectives inline the same three steps.)"""
+        """Around a blocking collective (a broadcast, NCCL's set-up): raise at once on a
+        known fault, let the watchdog watch while it runs, and turn an MPI error into one
+        that says what was known. (``allreduce_``, the hot one, inlines the same steps.)"""
         self._begin(what, index)
         try:
             yield
@@ -559,14 +559,9 @@ class Engine:
         """Copy each host array of ``buffers`` from rank ``root`` to every rank, in place."""
         index = self.next_collective(len(buffers))
         if self.blocking:
-            self._begin(what, index)
-            try:
+            with self.watched(what, index):
                 for buf in buffers:
                     self.comm.Bcast(buf, root=root)
-            except self.MPI.Exception as err:
-                self._mpi_failed(what, err)
-            finally:
-                self._collective = None
             return
         self.wait([self.comm.Ibcast(buf, root=root) for buf in buffers], what, index)
 

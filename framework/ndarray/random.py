@@ -9,9 +9,9 @@ shape is the default ``shape``, its dtype the default ``dtype``), which is retur
 Samples are constants: no gradient flows into the parameters, as in MXNet 1.x,
 except the log-probabilities ``multinomial(..., get_prob=True)`` returns.
 
-Every sampler draws inside an operator (``_Draw``), as Dropout draws its mask: a
-hybridized block that calls one is captured, and each replay draws anew
-(``multinomial`` and ``shuffle`` make the block run imperatively, with a warning).
+Every sampler draws inside an operator (``_Draw``, ``_Multinomial``, ``_Shuffle``), as
+Dropout draws its mask: a hybridized block that calls one is captured, and each replay
+draws anew. ``shuffle`` is differentiable: its gradient takes the rows back.
 """
 from __future__ import annotations
 
@@ -367,22 +367,6 @@ def shuffle(data: NDArray, out: Optional[NDArray] = None, **kwargs) -> NDArray:
     return result
 
 
-class _Shuffle(Operator):
-    """``x`` with its rows (first axis) in an order drawn in ``forward`` (a hybridized block
-    shuffles anew on every call). The gradient takes the rows back to where they came
-    from (MXNet registers none and refuses to differentiate; PyTorch's ``x[randperm]``
-    has this one)."""
-
-    name = "_shuffle"
-
-    def forward(self, x):
-        self.order = _generator(self.ctx).permutation(x.shape[0])
-        return x[self.order]
-
-    def backward(self, gy):
-        return _Rows(self.xp.argsort(self.order))(gy)
-
-
 class _Rows(Operator):
     """``x[order]`` for a fixed ``order`` of the rows (a permutation): the gradient of a
     shuffle, whose own gradient is the inverse permutation's ``_Rows``."""
@@ -397,6 +381,22 @@ class _Rows(Operator):
 
     def backward(self, gy):
         return _Rows(self.xp.argsort(self.order))(gy)
+
+
+class _Shuffle(_Rows):
+    """``x`` with its rows (first axis) in an order drawn in ``forward`` (a hybridized block
+    shuffles anew on every call). The gradient takes the rows back to where they came
+    from (MXNet registers none and refuses to differentiate; PyTorch's ``x[randperm]``
+    has this one)."""
+
+    name = "_shuffle"
+
+    def __init__(self) -> None:
+        self.order = None
+
+    def forward(self, x):
+        self.order = _generator(self.ctx).permutation(x.shape[0])
+        return super().forward(x)
 
 
 # ------------------------------------------------------------ *_like samplers

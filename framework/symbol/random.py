@@ -63,14 +63,19 @@ def _sample_arrays(sampler: str, arrays, shape, dtype, name, attr) -> Symbol:
                    name, attr)
 
 
+def _on_data(function: str, op: str, data: Symbol, params, name, attr) -> Symbol:
+    """A node of operator ``op`` whose one input is the Symbol ``data`` (``function``:
+    the ``sym.random`` function, for the error)."""
+    if not isinstance(data, Symbol):
+        raise TypeError(f"sym.random.{function}: data must be a Symbol, got "
+                        f"{type(data).__name__}")
+    return _create(lookup(op), op, {"data": data}, None, params, name, attr)
+
+
 def _sample_like(sampler: str, data: Symbol, values, name, attr) -> Symbol:
     """``_random_<sampler>_like`` of ``data``; ``values`` are the operator's own arguments
     (exponential's rate ``lam``, as ``nd.random.exponential_like`` takes it)."""
-    if not isinstance(data, Symbol):
-        raise TypeError(f"sym.random.{sampler}_like: data must be a Symbol, got "
-                        f"{type(data).__name__}")
-    return _create(lookup(f"_random_{sampler}_like"), f"_random_{sampler}_like",
-                   {"data": data}, None, values, name, attr)
+    return _on_data(f"{sampler}_like", f"_random_{sampler}_like", data, values, name, attr)
 
 
 def uniform(low=0.0, high=1.0, shape=None, dtype=None, ctx=None, name: Optional[str] = None,
@@ -129,20 +134,14 @@ def multinomial(data: Symbol, shape=None, get_prob: bool = False, dtype="int32",
     """Category indices drawn from the probabilities in the last axis of ``data`` (...,
     K): shape (...) + ``shape``; with ``get_prob``, a Symbol of two outputs, the draws
     and their log-probabilities (differentiable in ``data``)."""
-    if not isinstance(data, Symbol):
-        raise TypeError(f"sym.random.multinomial: data must be a Symbol, got "
-                        f"{type(data).__name__}")
     params = {"shape": _shape(shape), "get_prob": bool(get_prob), "dtype": dtype}
-    return _create(lookup("_sample_multinomial"), "_sample_multinomial", {"data": data}, None,
-                   params, name, attr)
+    return _on_data("multinomial", "_sample_multinomial", data, params, name, attr)
 
 
 def shuffle(data: Symbol, name: Optional[str] = None, attr=None) -> Symbol:
     """``data`` with its rows (first axis) in a random order, drawn each time the graph
     runs."""
-    if not isinstance(data, Symbol):
-        raise TypeError(f"sym.random.shuffle: data must be a Symbol, got {type(data).__name__}")
-    return _create(lookup("_shuffle"), "_shuffle", {"data": data}, None, {}, name, attr)
+    return _on_data("shuffle", "_shuffle", data, {}, name, attr)
 
 
 def _like_function(sampler: str):

@@ -361,10 +361,14 @@ def _concat(p, ins, outs):
     return ins, [merge_shape(outs[0], tuple(out), "output")]
 
 
-def _creation(p, ins, outs):
+def _shape_param(p) -> tuple:
+    """The node's ``shape`` argument as a tuple (an int is one dimension; none is ())."""
     shape = p("shape", ())
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return ins, [merge_shape(outs[0], shape, "output")]
+    return (shape,) if isinstance(shape, int) else tuple(shape or ())
+
+
+def _creation(p, ins, outs):
+    return ins, [merge_shape(outs[0], _shape_param(p), "output")]
 
 
 def _evaluated(p, ins, outs):
@@ -432,10 +436,8 @@ def _sample(p, ins, outs):
     known = [s for s in ins if shape_is_known(s)]
     if not known:
         return ins, outs
-    shape = p("shape", ())
-    shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
     return [merge_shape(s, known[0], "parameter") for s in ins], \
-        [merge_shape(outs[0], tuple(known[0]) + shape, "output")]
+        [merge_shape(outs[0], tuple(known[0]) + _shape_param(p), "output")]
 
 
 _RULES.update({f"_sample_{name}": _sample for name in SAMPLE_INPUTS})
@@ -446,9 +448,7 @@ def _sample_multinomial(p, ins, outs):
     for a 1-D input without ``shape``."""
     if not shape_is_known(ins[0]):
         return ins, outs
-    shape = p("shape", ())
-    shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
-    size = tuple(ins[0][:-1]) + shape or (1,)
+    size = tuple(ins[0][:-1]) + _shape_param(p) or (1,)
     return ins, [merge_shape(o, size, "output") for o in outs]
 
 
