@@ -69,7 +69,11 @@ def slowest(seconds: float) -> float:
 
 def timed(fn, calls: int = 1) -> float:
     """Seconds per call of ``calls`` back-to-back calls after a barrier, on the slowest
-    rank (more calls spread the ranks' skew at leaving the barrier over them)."""
+    rank (more calls spread the ranks' skew at leaving the barrier over them). One
+    untimed call first: each row then starts from its own steady state, not from the
+    caches the row before it left (the 'bucketed' row moves twice the bytes through
+    other memory, and without it the row after it started colder)."""
+    fn()
     distributed.barrier()
     start = time.perf_counter()
     for _ in range(calls):

@@ -48,6 +48,7 @@ _OPS = (Average, Sum, Min, Max)
 
 _REDUCER: Optional[Reducer] = None
 _AGREED: Dict[tuple, list] = {}       # (collective, name) -> the layouts every rank agreed on
+_LABELS: Dict[tuple, str] = {}        # (collective, name) -> its label in checks and errors
 
 
 def init(timeout: Optional[float] = None) -> None:
@@ -130,20 +131,32 @@ def _arrays(tensors, op: str) -> List[NDArray]:
 
 
 def _agree(reducer: Reducer, arrays: Sequence[NDArray], name: Optional[str], op: str) -> None:
-    """Check that every rank passes the same shapes and dtypes (once per ``name``)."""
-    what = f"fw.distributed.{op}" + (f" ({name!r})" if name else "")
-    if name is None:
-        reducer.check_same([what], [" | ".join(signature(a) for a in arrays)], what)
-        return
-    mine = [_layout(a) for a in arrays]
-    agreed = _AGREED.get((op, name))
-    if agreed is None:
-        reducer.check_same([what], [" | ".join(signature(a) for a in arrays)], what)
-        _AGREED[(op, name)] = mine
-    elif agreed != mine:
-        raise ValueError(f"{what}: this rank passes {' | '.join(signature(a) for a in arrays)}"
-                         f", but the ranks agreed on other shapes or dtypes for this name "
-                         f"before ({agreed})")
+    """Check that every rank passes the same shapes and dtypes (once per ``name``; later
+    calls with that name are checked here, against what the ranks agreed on)."""
+    if name is not None:
+        agreed = _AGREED.get((op, name))
+        if agreed is not None:
+            mine = [_layout(a) for a in arrays]
+            if agreed == mine:
+                return
+            raise ValueError(f"{_label(op, name)}: this rank passes "
+                             f"{' | '.join(signature(a) for a in arrays)}, but the ranks "
+                             f"agreed on other shapes or dtypes for this name before "
+                             f"({agreed})")
+    what = _label(op, name)
+    reducer.check_same([what], [" | ".join(signature(a) for a in arrays)], what)
+    if name is not None:
+        _AGREED[(op, name)] = [_layout(a) for a in arrays]
+
+
+def _label(op: str, name: Optional[str]) -> str:
+    """'fw.distributed.allreduce_ 'grads'': the call named in checks and errors (kept per
+    name: the hot path builds no string)."""
+    key = (op, name)
+    label = _LABELS.get(key)
+    if label is None:
+        label = _LABELS[key] = f"fw.distributed.{op}" + ("" if name is None else f" {name!r}")
+    return label
 
 
 def _scale(arrays: Sequence[NDArray], factor: float) -> None:
@@ -164,8 +177,7 @@ def grouped_allreduce_(tensors, average: Optional[bool] = None, name: Optional[s
     reducer = _reducer("allreduce_")
     _agree(reducer, tensors, name, "allreduce")
     _scale(tensors, prescale_factor)
-    reducer.allreduce_(tensors, f"fw.distributed.allreduce_{'' if name is None else ' ' + repr(name)}",
-                       "sum" if op == Average else op)
+    reducer.allreduce_(tensors, _label("allreduce_", name), "sum" if op == Average else op)
     factor = postscale_factor / (reducer.engine.size if op == Average else 1)
     _scale(tensors, factor)
     return tensors

@@ -53,10 +53,12 @@ _NOTICE_TAG = 7301
 _NOTICE_BYTES = 8192
 _CHECK_EVERY = 0.05              # seconds between looks at the peers while waiting
 _ALIVE_EVERY = 0.5               # ... at their processes, outside collectives
-# a blocking collective looks at the notices first unless someone looked within this time
-# (an MPI_Test right before a 1 MB allreduce made it 30 us, a tenth, slower; the watchdog
-# looks every 50 ms, a polled wait at every poll)
-_PRECHECK_EVERY = 0.005
+# a blocking collective looks at the notices itself only when no one did within this time:
+# the watchdog looks every _CHECK_EVERY and records what it finds (``failed``, ``exited``),
+# which every collective checks first; an MPI_Test from the main thread every 5 ms made a
+# 1 MB allreduce 10-15 us (4-5%) slower here (paired runs, 2 ranks), so the main thread
+# looks only when the watchdog has stalled
+_PRECHECK_EVERY = 0.1
 _SPIN = 0.002                    # seconds of polling without sleeping at the start of a wait
 _MAX_NAP = 0.0005                # the longest sleep between two polls
 _LINGER = 3.0                    # seconds a failed rank waits for the others to hear of it
@@ -540,7 +542,8 @@ class Engine:
         in pieces of at most ``PIECE_BYTES``."""
         MPI = self.MPI
         mpi_op = self._mpi_ops[op]
-        buffers = _pieces(buffers, PIECE_BYTES)
+        if len(buffers) > 1 or buffers[0].nbytes > PIECE_BYTES:
+            buffers = _pieces(buffers, PIECE_BYTES)
         index = self.next_collective(len(buffers))
         if self.blocking:           # watched()'s steps inline: its generator cost about
             self._begin(what, index)        # 10 us of a 290 us 1 MB allreduce here
