@@ -273,7 +273,7 @@ def signature(arr: NDArray) -> str:
 
 def _layout(arr: NDArray) -> tuple:
     """What ``signature`` says, cheaper to make and compare (once per array per step)."""
-    return arr.data.shape, arr.data.dtype, arr.context.device_type
+    return arr._data.shape, arr._data.dtype, arr._ctx.device_type
 
 
 class DistSyncKVStore(KVStore):
