@@ -142,12 +142,17 @@ def padded(xp, x, pad: Shape, batch_last: bool = False):
 
 
 def im2col(xp, x, window: Window, out_sizes: Shape, batch_last: bool = False,
-           per_image: bool = False):
+           per_image: bool = False, ones_row: bool = False):
     """Data (N, C, *S) (any strides) -> contiguous ``cols`` (C, *K, N, *O), with
     ``batch_last`` (C, *K, *O, N), with ``per_image`` (N, C, *K, *O) (one matrix
     per image), in a workspace buffer (give it back after its last use).
 
     ``cols[c, k..., n, o...] = x_padded[n, c, o*stride + k*dilate]``.
+
+    ``ones_row`` (with ``per_image``): the buffer is (N, C*prod(K) + 1, prod(O)), the
+    windows in its first C*prod(K) rows and ones in the last, so that a product with
+    the weight matrix extended by the bias column adds the bias (returned as that
+    (N, C*prod(K) + 1, prod(O)) array).
     """
     xpad = padded(xp, x, window.pad, batch_last)
     n, c = x.shape[:2]
@@ -167,8 +172,14 @@ def im2col(xp, x, window: Window, out_sizes: Shape, batch_last: bool = False,
         shape = (c,) + window.kernel + (n,) + tuple(out_sizes)
         strides = (s_c,) + kernel_strides + (s_n,) + out_strides
     view = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
-    cols = WORKSPACE.take(xp, shape, x.dtype)
-    cols[...] = view
+    if ones_row:
+        depth, pixels = c * math.prod(window.kernel), math.prod(out_sizes)
+        cols = WORKSPACE.take(xp, (n, depth + 1, pixels), x.dtype)
+        cols[:, :depth].reshape(shape)[...] = view          # a view: splitting axes copies nothing
+        cols[:, depth].fill(1)
+    else:
+        cols = WORKSPACE.take(xp, shape, x.dtype)
+        cols[...] = view
     if xpad is not x:
         WORKSPACE.give(xp, xpad)
     return cols
