@@ -150,8 +150,8 @@ def _agree(reducer: Reducer, arrays: Sequence[NDArray], name: Optional[str], op:
 
 
 def _label(op: str, name: Optional[str]) -> str:
-    """'fw.distributed.allreduce_ 'grads'': the call named in checks and errors (kept per
-    name: the hot path builds no string)."""
+    """How checks and errors name a call: ``fw.distributed.allreduce_ 'grads'`` for op
+    'allreduce_' and name 'grads'. Kept per (op, name): the hot path builds no string."""
     key = (op, name)
     label = _LABELS.get(key)
     if label is None:

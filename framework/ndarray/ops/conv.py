@@ -4,9 +4,10 @@ One graph node per call: im2col (``im2col.py``: one strided copy of the
 windows) feeding ONE matrix product, or one batched product over the groups,
 threaded by the BLAS itself; the bias is added while the product is copied to
 the output layout, or, for products run image by image (``per_image``), inside
-the product (a row of ones under the windows, the bias beside the weight). (Batch parts spread over the framework's threads, each
-cutting its products into single-threaded pieces, were measured 16-18% slower
-at ResNet and LeNet shapes on an idle 2-core machine, and were removed.)
+the product (a row of ones under the windows, the bias beside the weight).
+(Batch parts spread over the framework's threads, each cutting its products
+into single-threaded pieces, were measured 16-18% slower at ResNet and LeNet
+shapes on an idle 2-core machine, and were removed.)
 
 The gradients are three operators that are each other's gradients (Chainer's
 Convolution2DFunction / Deconvolution2DFunction / Convolution2DGradW), so every
