@@ -542,8 +542,7 @@ class Engine:
         in pieces of at most ``PIECE_BYTES``."""
         MPI = self.MPI
         mpi_op = self._mpi_ops[op]
-        if len(buffers) != 1 or buffers[0].nbytes > PIECE_BYTES:
-            buffers = _pieces(buffers, PIECE_BYTES)
+        buffers = _pieces(buffers, PIECE_BYTES)
         index = self.next_collective(len(buffers))
         if self.blocking:           # watched()'s steps inline: its generator cost about
             self._begin(what, index)        # 10 us of a 290 us 1 MB allreduce here

@@ -154,14 +154,10 @@ class Reducer:
         self._run(arrays, what, "sum", root=root)
 
     def _run(self, arrays: Sequence[NDArray], what: str, op: str, root: Optional[int]) -> None:
-        if len(arrays) == 1:                                  # one host array: no plan
-            raw = arrays[0]._data
-            if type(raw) is numpy.ndarray and (root is not None or raw.dtype.kind in "fiuc"):
-                if raw.flags.c_contiguous:
-                    self._in_place(arrays[0], what, op, root)
-                else:
-                    self._host_bucket(0, arrays, what, op, root)
-                return
+        if len(arrays) == 1 and type(arrays[0]._data) is numpy.ndarray \
+                and (root is not None or arrays[0]._data.dtype.kind in "fiuc"):
+            self._host_bucket(0, arrays, what, op, root)      # one host array: no plan
+            return
         if root is None:
             for arr in arrays:
                 if arr.data.dtype.kind not in "fiuc":
@@ -194,15 +190,11 @@ class Reducer:
             raise TypeError(f"{what}: MPI cannot reduce arrays of dtype "
                             f"{buffers[0].dtype} ({err})") from err
 
-    def _in_place(self, arr: NDArray, what: str, op: str, root: Optional[int]) -> None:
-        """One C-contiguous host array, reduced (or broadcast) in place: no copy."""
-        self._mpi([arr._data], what, op, root)
-        arr._version[0] += 1                                  # an in-place write
-
     def _host_bucket(self, index: int, items: List[NDArray], what: str, op: str,
                      root: Optional[int]) -> None:
-        if len(items) == 1 and items[0].data.flags.c_contiguous:
-            self._in_place(items[0], what, op, root)
+        if len(items) == 1 and items[0]._data.flags.c_contiguous:
+            self._mpi([items[0]._data], what, op, root)       # in place, no copy
+            items[0]._version[0] += 1                         # an in-place write
             return
         dtype = items[0].data.dtype
         total = sum(arr.size for arr in items)
