@@ -149,10 +149,11 @@ def im2col(xp, x, window: Window, out_sizes: Shape, batch_last: bool = False,
 
     ``cols[c, k..., n, o...] = x_padded[n, c, o*stride + k*dilate]``.
 
-    ``ones_row`` (with ``per_image``): the buffer is (N, C*prod(K) + 1, prod(O)), the
-    windows in its first C*prod(K) rows and ones in the last, so that a product with
-    the weight matrix extended by the bias column adds the bias (returned as that
-    (N, C*prod(K) + 1, prod(O)) array).
+    ``ones_row``: the windows are followed by a row of ones, so that a product with
+    the weight matrix extended by the bias column adds the bias, and the product of
+    an output gradient with the matrix sums that gradient (the bias gradient) in its
+    last column. The buffer is then (N, C*prod(K) + 1, prod(O)) with ``per_image``,
+    else (C*prod(K) + 1, N*prod(O)) (the columns in the order of the layout above).
     """
     xpad = padded(xp, x, window.pad, batch_last)
     n, c = x.shape[:2]
@@ -174,9 +175,14 @@ def im2col(xp, x, window: Window, out_sizes: Shape, batch_last: bool = False,
     view = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
     if ones_row:
         depth, pixels = c * math.prod(window.kernel), math.prod(out_sizes)
-        cols = WORKSPACE.take(xp, (n, depth + 1, pixels), x.dtype)
-        cols[:, :depth].reshape(shape)[...] = view          # a view: splitting axes copies nothing
-        cols[:, depth].fill(1)
+        if per_image:
+            cols = WORKSPACE.take(xp, (n, depth + 1, pixels), x.dtype)
+            windows, ones = cols[:, :depth], cols[:, depth]
+        else:
+            cols = WORKSPACE.take(xp, (depth + 1, n * pixels), x.dtype)
+            windows, ones = cols[:depth], cols[depth]
+        windows.reshape(shape)[...] = view          # a view: splitting axes copies nothing
+        ones.fill(1)
     else:
         cols = WORKSPACE.take(xp, shape, x.dtype)
         cols[...] = view
