@@ -3,6 +3,7 @@
 ``MomentumOptimizer``, the part SGD shares with NAG and LARS."""
 from __future__ import annotations
 
+from .. import _host_blas
 from .optimizer import Optimizer, _FLOAT16, _FLOAT32, _astype, register, zeros_state
 
 __all__ = ["SGD", "ccSGD"]
@@ -52,8 +53,11 @@ class MomentumOptimizer(Optimizer):
         ``w += mom`` (no ``mom``: ``w -= lr * wd * w + lr * clip(...)``). ``lr`` may be a
         0-d device array (LARS)."""
         xp = ctx.xp
-        step = self._scratch(0, w, ctx)
         c = self.clip_gradient
+        if (c is None or c <= 0) and isinstance(lr, float) and self._fused_rule(
+                w, g, None if mom is None else mom._data, momentum, lr, wd):
+            return
+        step = self._scratch(0, w, ctx)
         if c is not None and c > 0:
             xp.multiply(g, self.rescale_grad, out=step)
             xp.clip(step, -c, c, out=step)
@@ -72,6 +76,23 @@ class MomentumOptimizer(Optimizer):
         if wd:
             w *= 1.0 - lr * wd
         w -= step
+
+    def _fused_rule(self, w, g, m, momentum: float, lr: float, wd: float) -> bool:
+        """The unclipped SGD kernel as OpenBLAS ``axpby`` passes over all of its threads
+        (``_host_blas``; NumPy's two passes per array run on one core): ``w = (1 - lr *
+        wd) * w - lr * rescale_grad * g``, or with the momentum ``m``: ``m = momentum *
+        m - lr * rescale_grad * g - lr * wd * w``, ``w += m``. False (nothing done)
+        where ``axpby`` does not apply to these arrays."""
+        scale = -lr * self.rescale_grad
+        if m is None:
+            return _host_blas.axpby(scale, g, 1.0 - lr * wd, w)
+        if not _host_blas.applies(w, g, m):
+            return False
+        _host_blas.axpby(scale, g, momentum, m)
+        if wd:
+            _host_blas.axpby(-lr * wd, w, 1.0, m)
+        _host_blas.axpby(1.0, m, 1.0, w)
+        return True
 
 
 @register

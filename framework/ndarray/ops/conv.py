@@ -42,6 +42,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy
 
+from ... import _host_blas
 from ..._flags import STATE
 from ..ndarray import NDArray
 from ..operator import Operator
@@ -103,7 +104,9 @@ class ConvGeometry:
             order = (1, 2, 0) if batch_last else (1, 0, 2)
             view = y.reshape(n, f, p).transpose(order)                     # (F, P, N) / (F, N, P)
         m = WORKSPACE.take(xp, view.shape, y.dtype)
-        m[...] = view
+        if not (batch_last and not self.channel_last and y.flags.c_contiguous
+                and _host_blas.transpose_into(y.reshape(n, f * p), m.reshape(f * p, n))):
+            m[...] = view
         return m.reshape(g, f // g, n * p), True
 
     def from_columns(self, xp, m, n: int, sizes: Shape, bias=None, batch_last: bool = False):
@@ -111,17 +114,22 @@ class ConvGeometry:
         contiguous output-layout array (N, F, *O), plus ``bias`` (F,) on the channel axis."""
         g, fg = m.shape[:2]
         f, p = g * fg, math.prod(sizes)
+        matrix = None                    # m as the 2-D matrix whose transpose is the output
         if batch_last:
             m3 = m.reshape(f, p, n)
             view = m3.transpose(2, 1, 0) if self.channel_last else m3.transpose(2, 0, 1)
+            matrix = None if self.channel_last else m.reshape(f * p, n)
         elif self.channel_last:
             view = m.reshape(f, n * p).T                                   # (N*P, F)
+            matrix = m.reshape(f, n * p)
         else:
             view = m.reshape(f, n, p).transpose(1, 0, 2)                   # (N, F, P)
         b = bias if bias is None or self.channel_last else bias.reshape(f, 1)
         out = xp.empty(view.shape, dtype=m.dtype)
         if b is None:
-            out[...] = view
+            if matrix is None or not _host_blas.transpose_into(
+                    matrix, out.reshape(matrix.shape[::-1])):
+                out[...] = view
         else:
             xp.add(view, b, out=out)
         return out.reshape(self.data_shape(n, f, sizes))
@@ -292,7 +300,10 @@ def conv_grad_data(xp, geom: ConvGeometry, gy, w, in_sizes: Shape, b=None):
                in_sizes, acc, batch_last=True)
         spatial = tuple(range(1, nd + 1))
         order = (nd + 1,) + spatial + (0,) if geom.channel_last else (nd + 1, 0) + spatial
-        out = xp.ascontiguousarray(acc.transpose(order))
+        out = xp.empty(acc.transpose(order).shape, dtype=acc.dtype)
+        if geom.channel_last or not _host_blas.transpose_into(acc.reshape(-1, n),
+                                                             out.reshape(n, -1)):
+            out[...] = acc.transpose(order)
     else:
         out = xp.zeros(geom.data_shape(n, c, in_sizes), dtype=gcols.dtype)
         col2im(xp, gcols.reshape((c,) + win.kernel + (n,) + tuple(out_sizes)), win, in_sizes,

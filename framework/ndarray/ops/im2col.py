@@ -31,6 +31,8 @@ from typing import Tuple
 
 import numpy
 
+from ... import _host_blas
+
 __all__ = []        # helpers for conv.py; nothing for ``framework.nd``
 
 Shape = Tuple[int, ...]
@@ -126,6 +128,9 @@ def padded(xp, x, pad: Shape, batch_last: bool = False):
     inner_sizes = tuple(s + 2 * p for s, p in zip(sizes, pad))
     if batch_last:
         out = WORKSPACE.take(xp, (c,) + inner_sizes + (n,), x.dtype)
+        if not any(pad) and x.flags.c_contiguous and \
+                _host_blas.transpose_into(x.reshape(n, -1), out.reshape(-1, n)):
+            return out                                      # (N, C*S) -> (C*S, N), blocked
         lead, tail, source = [slice(None)], [slice(None)], x.transpose(
             (1,) + tuple(range(2, x.ndim)) + (0,))
     else:

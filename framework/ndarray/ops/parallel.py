@@ -21,7 +21,6 @@ change it), else the CPUs this process may use. Only NumPy work is split.
 """
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
 import queue
@@ -29,6 +28,8 @@ import threading
 from typing import Callable, List, Optional
 
 import numpy
+
+from ... import _host_blas
 
 __all__ = []        # helpers for the operators; nothing for ``framework.nd``
 
@@ -57,28 +58,9 @@ def _openblas():
 
 
 def _find_thread_getter():
-    """OpenBLAS's get_num_threads from the copy NumPy loaded (listed in /proc/self/maps)."""
-    paths = []
-    try:
-        with open("/proc/self/maps") as maps:
-            for line in maps:
-                path = line.rsplit(None, 1)[-1] if "/" in line else ""
-                if "openblas" in os.path.basename(path).lower() and path not in paths:
-                    paths.append(path)
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", "", "_64_"):
-                fn = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-                if fn is not None:
-                    fn.restype = ctypes.c_int
-                    return fn
-    return None
+    """OpenBLAS's get_num_threads from the copy NumPy loaded (``_host_blas``)."""
+    lib = _host_blas.openblas()
+    return None if lib is None else lib.get_num_threads
 
 
 def _cpu_count() -> int:

@@ -1,0 +1,160 @@
+"""``framework/_host_blas.py``: the transposes and updates done by NumPy's OpenBLAS.
+
+Copies are exact, so the convolutions give the same values, bit for bit, with the
+library's transposes and with NumPy's; an SGD update through ``axpby`` equals the
+NumPy rule to the last bit or one rounding. Where the library does not apply (other
+dtypes, views, small arrays, switched off) nothing is done and the caller's NumPy
+path runs.
+"""
+import numpy as np
+import pytest
+
+import framework as fw
+from framework import _host_blas, autograd, nd
+
+
+@pytest.fixture
+def forced(monkeypatch):
+    """The library's path for arrays of any size."""
+    monkeypatch.setattr(_host_blas, "TRANSPOSE_MIN", 0)
+    monkeypatch.setattr(_host_blas, "AXPY_MIN", 0)
+    return monkeypatch
+
+
+def _numpy_uses_openblas() -> bool:
+    try:
+        return "openblas" in str(np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+                                 ["name"]).lower()
+    except Exception:
+        return False
+
+
+def test_the_library_numpy_loaded_is_found():
+    if not _numpy_uses_openblas():
+        assert _host_blas.openblas() is None or _host_blas.openblas().path
+        return
+    lib = _host_blas.openblas()
+    assert lib is not None and "openblas" in lib.path.lower()
+    assert lib.get_num_threads() >= 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 200), (200, 3), (129, 257)])
+def test_transpose_into_equals_numpy(forced, dtype, shape):
+    src = np.random.RandomState(0).standard_normal(shape).astype(dtype)
+    dst = np.full(shape[::-1], np.nan, dtype=dtype)
+    done = _host_blas.transpose_into(src, dst)
+    assert done == (_host_blas.openblas() is not None)
+    if done:
+        np.testing.assert_array_equal(dst, src.T)
+
+
+def test_transpose_into_leaves_what_it_cannot_do(forced):
+    src = np.ones((40, 30), np.float32)
+    assert not _host_blas.transpose_into(src.astype(np.float16), np.ones((30, 40), np.float16))
+    assert not _host_blas.transpose_into(src[:, ::2], np.ones((15, 40), np.float32))   # a view
+    assert not _host_blas.transpose_into(src, np.ones((30, 40), np.float64))           # dtypes
+    assert not _host_blas.transpose_into(src, np.ones((40, 30), np.float32))           # shapes
+    forced.setattr(_host_blas, "ENABLED", False)
+    assert not _host_blas.transpose_into(src, np.ones((30, 40), np.float32))
+    forced.setattr(_host_blas, "ENABLED", True)
+    forced.setattr(_host_blas, "TRANSPOSE_MIN", 10 ** 9)
+    assert not _host_blas.transpose_into(src, np.ones((30, 40), np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("beta", [1.0, 0.9])
+def test_axpby_is_the_formula(forced, dtype, beta):
+    rng = np.random.RandomState(1)
+    x, y = (rng.standard_normal(1000).astype(dtype) for _ in range(2))
+    terms = (np.asarray(beta, dtype) * y, np.asarray(0.1, dtype) * x)
+    expected = (terms[0] - terms[1]).astype(dtype)
+    done = _host_blas.axpby(-0.1, x, beta, y)
+    assert done == (_host_blas.openblas() is not None)
+    if done:       # OpenBLAS fuses the multiply and the add: a rounding of the terms apart
+        bound = 2 * np.finfo(dtype).eps * (abs(terms[0]) + abs(terms[1]))
+        assert np.all(abs(y - expected) <= bound)
+        assert not np.array_equal(y, terms[0])
+
+
+def test_axpby_leaves_what_it_cannot_do(forced):
+    x, y = np.ones(64, np.float32), np.ones(64, np.float32)
+    assert not _host_blas.axpby(1.0, x.astype(np.float16), 1.0, y.astype(np.float16))
+    assert not _host_blas.axpby(1.0, x[::2], 1.0, y[:32])
+    assert not _host_blas.axpby(1.0, x, 1.0, np.ones(63, np.float32))
+    np.testing.assert_array_equal(y, 1)
+
+
+@pytest.mark.parametrize("shape,wshape,kwargs", [
+    ((5, 3, 12, 12), (4, 3, 5, 5), {}),                                 # batch-last: 8-wide rows
+    ((4, 2, 9, 9), (6, 2, 3, 3), dict(pad=(1, 1))),
+    ((3, 4, 10, 10), (4, 2, 3, 3), dict(num_group=2)),
+    ((2, 20, 20, 4), (5, 3, 3, 4), dict(layout="NHWC")),                # 18-wide rows
+    ((2, 3, 30, 30), (4, 3, 3, 3), {}),                                 # 28-wide rows
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_convolutions_are_the_same_with_the_library_transposes(forced, shape, wshape, kwargs,
+                                                              dtype):
+    rng = np.random.RandomState(2)
+    xh, wh, bh = (rng.standard_normal(s).astype(dtype) for s in (shape, wshape, wshape[:1]))
+    kernel = wshape[1:-1] if kwargs.get("layout") == "NHWC" else wshape[2:]
+    results, calls = [], []
+    original = _host_blas.transpose_into
+
+    def counted(*args):
+        done = original(*args)
+        calls.extend([1] if done else [])
+        return done
+
+    forced.setattr(_host_blas, "transpose_into", counted)
+    for enabled in (True, False):
+        forced.setattr(_host_blas, "ENABLED", enabled)
+        x, w, b = (nd.array(a, dtype=dtype) for a in (xh, wh, bh))
+        for a in (x, w, b):
+            a.attach_grad()
+        with autograd.record():
+            y = nd.Convolution(x, w, b, kernel=kernel, num_filter=wshape[0], **kwargs)
+            loss = (y * y).sum()
+        loss.backward()
+        results.append([a.asnumpy() for a in (y, x.grad, w.grad, b.grad)])
+    for a, b_ in zip(*results):
+        np.testing.assert_array_equal(a, b_)
+    # the 2-D layout moves: batch-last matrices (rows under 16) of channel-first data,
+    # and the plain matrices of channel-last data
+    channel_last = kwargs.get("layout") == "NHWC"
+    short_rows = results[0][0].shape[2 if channel_last else -1] < 16
+    if _host_blas.openblas() is not None and short_rows != channel_last:
+        assert calls
+
+
+@pytest.mark.parametrize("momentum,wd", [(0.0, 0.0), (0.0, 0.01), (0.9, 0.0), (0.9, 0.01)])
+def test_sgd_update_through_the_library_is_the_numpy_rule(forced, momentum, wd):
+    rng = np.random.RandomState(3)
+    start, grads = rng.standard_normal((40, 30)), [rng.standard_normal((40, 30))
+                                                   for _ in range(3)]
+    results, calls = [], []
+    original = _host_blas.axpby
+
+    def counted(*args):
+        done = original(*args)
+        calls.extend([1] if done else [])
+        return done
+
+    forced.setattr(_host_blas, "axpby", counted)
+    for enabled in (True, False):
+        forced.setattr(_host_blas, "ENABLED", enabled and _host_blas.openblas() is not None)
+        p = fw.Parameter("w", shape=(40, 30))
+        p.initialize(init=fw.init.Constant(0.0))
+        p.set_data(nd.array(start))
+        trainer = fw.Trainer([p], "sgd", {"learning_rate": 0.1, "momentum": momentum,
+                                          "wd": wd})
+        for g in grads:
+            with autograd.record():
+                loss = (p.data() * nd.array(g)).sum()
+            loss.backward()
+            trainer.step(2)                   # rescale_grad 0.5
+        results.append(p.data().asnumpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(results[0], start)
+    if _host_blas.openblas() is not None:     # every update went through the library
+        assert len(calls) == len(grads) * (1 if momentum == 0 else 3 if wd else 2)
