@@ -21,6 +21,19 @@ def forced(monkeypatch):
     return monkeypatch
 
 
+def _count_done(monkeypatch, name: str) -> list:
+    """A list that gets one entry per call of ``_host_blas.<name>`` that did the work."""
+    calls, original = [], getattr(_host_blas, name)
+
+    def counted(*args):
+        done = original(*args)
+        calls.extend([1] if done else [])
+        return done
+
+    monkeypatch.setattr(_host_blas, name, counted)
+    return calls
+
+
 def _numpy_uses_openblas() -> bool:
     try:
         return "openblas" in str(np.show_config(mode="dicts")["Build Dependencies"]["blas"]
@@ -98,15 +111,7 @@ def test_convolutions_are_the_same_with_the_library_transposes(forced, shape, ws
     rng = np.random.RandomState(2)
     xh, wh, bh = (rng.standard_normal(s).astype(dtype) for s in (shape, wshape, wshape[:1]))
     kernel = wshape[1:-1] if kwargs.get("layout") == "NHWC" else wshape[2:]
-    results, calls = [], []
-    original = _host_blas.transpose_into
-
-    def counted(*args):
-        done = original(*args)
-        calls.extend([1] if done else [])
-        return done
-
-    forced.setattr(_host_blas, "transpose_into", counted)
+    results, calls = [], _count_done(forced, "transpose_into")
     for enabled in (True, False):
         forced.setattr(_host_blas, "ENABLED", enabled)
         x, w, b = (nd.array(a, dtype=dtype) for a in (xh, wh, bh))
@@ -132,15 +137,7 @@ def test_sgd_update_through_the_library_is_the_numpy_rule(forced, momentum, wd):
     rng = np.random.RandomState(3)
     start, grads = rng.standard_normal((40, 30)), [rng.standard_normal((40, 30))
                                                    for _ in range(3)]
-    results, calls = [], []
-    original = _host_blas.axpby
-
-    def counted(*args):
-        done = original(*args)
-        calls.extend([1] if done else [])
-        return done
-
-    forced.setattr(_host_blas, "axpby", counted)
+    results, calls = [], _count_done(forced, "axpby")
     for enabled in (True, False):
         forced.setattr(_host_blas, "ENABLED", enabled and _host_blas.openblas() is not None)
         p = fw.Parameter("w", shape=(40, 30))
