@@ -505,3 +505,30 @@ def test_per_image_products_equal_whole_batch_products(shape, wshape, kwargs, ct
         results.append([a.asnumpy() for a in (y, gx, gw, x.grad, w.grad, b.grad)])
     for name, a, b in zip(("y", "gx", "gw", "x.grad", "w.grad", "b.grad"), *results):
         assert_almost_equal(a, b, rtol=1e-10, atol=1e-10, names=(f"per image {name}", "batch"))
+
+
+@pytest.mark.parametrize("shape,wshape,kwargs", [
+    ((3, 1, 28, 28), (4, 1, 5, 5), {}),                     # per image: the ones row's column
+    ((5, 3, 12, 12), (4, 3, 5, 5), {}),                     # batch-last matrix: row sums
+    ((3, 2, 41, 40), (3, 2, 3, 3), dict(pad=(1, 1))),       # 4,920 columns: blocks and a rest
+    ((2, 30, 30, 3), (4, 3, 3, 3), dict(layout="NHWC")),    # a transposed matrix view
+    ((2, 4, 30, 30), (4, 2, 3, 3), dict(num_group=2)),      # groups
+])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_bias_gradient_is_the_output_gradient_sum(shape, wshape, kwargs, dtype, ctx):
+    """However the weight gradient's product runs, the bias gradient is the output
+    gradient summed over the batch and spatial axes (float32: to 1e-6 of the float64 sum)."""
+    rng = np.random.RandomState(5)
+    kernel = wshape[1:-1] if kwargs.get("layout") == "NHWC" else wshape[2:]
+    x, w, b = (nd.array(rng.standard_normal(s), ctx=ctx, dtype=dtype)
+               for s in (shape, wshape, wshape[:1]))
+    for a in (w, b):
+        a.attach_grad()
+    with fw.autograd.record():
+        y = nd.Convolution(x, w, b, kernel=kernel, num_filter=wshape[0], **kwargs)
+    head = rng.standard_normal(y.shape) + 0.5
+    y.backward(nd.array(head, ctx=ctx, dtype=dtype))
+    axes = (0, 1, 2) if kwargs.get("layout") == "NHWC" else (0, 2, 3)
+    expected = head.astype(dtype).astype(np.float64).sum(axis=axes)
+    np.testing.assert_allclose(b.grad.asnumpy(), expected,
+                               rtol=1e-12 if dtype == "float64" else 1e-6, atol=0)
