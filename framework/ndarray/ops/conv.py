@@ -2,9 +2,10 @@
 
 One graph node per call: im2col (``im2col.py``: one strided copy of the
 windows) feeding ONE matrix product, or one batched product over the groups,
-threaded by the BLAS itself; the bias is added while the product is copied to
-the output layout, or, for products run image by image (``per_image``), inside
-the product (a row of ones under the windows, the bias beside the weight).
+threaded by the BLAS itself; the bias rides inside the product (a row of ones
+under the windows, the bias beside the weight), or, with groups or in float16,
+is added while the product is copied to the output layout (2-D layout moves go
+through OpenBLAS's blocked transpose, ``_host_blas``).
 (Batch parts spread over the framework's threads, each cutting its products
 into single-threaded pieces, were measured 16-18% slower at ResNet and LeNet
 shapes on an idle 2-core machine, and were removed.)
@@ -20,7 +21,8 @@ order of derivative differentiates again:
 ``deconv`` (the data gradient of ``conv``) is one product and col2im, a
 slice-add per kernel offset, or, for stride 1 when it moves less memory, the
 convolution with the flipped kernel; ``grad_w`` is im2col and one product. The
-bias gradient is a sum over the batch and spatial axes.
+bias gradient, the sum over the batch and spatial axes, comes with the weight
+gradient (``conv_grad_weight``).
 
 Large temporaries (im2col matrices, product outputs) come from a workspace of
 reused host buffers (``im2col.WORKSPACE``); results are always new arrays. For
