@@ -75,6 +75,9 @@ _found = {"done": False, "library": None}
 
 
 def _mapped_openblas_paths():
+    """The OpenBLAS files this process mapped, NumPy's own first (``numpy.libs`` of its
+    wheel, or a file under NumPy's folder): SciPy's wheel maps a second OpenBLAS, whose
+    threads would then spin beside NumPy's."""
     paths = []
     try:
         with open("/proc/self/maps") as maps:
@@ -84,7 +87,9 @@ def _mapped_openblas_paths():
                     paths.append(path)
     except OSError:
         pass
-    return paths
+    home = os.path.dirname(os.path.abspath(numpy.__file__))
+    numpys = (home + os.sep, home + ".libs" + os.sep)
+    return sorted(paths, key=lambda path: not path.startswith(numpys))
 
 
 def openblas() -> Optional[_Library]:

@@ -6,6 +6,9 @@ NumPy rule to the last bit or one rounding. Where the library does not apply (ot
 dtypes, views, small arrays, switched off) nothing is done and the caller's NumPy
 path runs.
 """
+import io
+import os
+
 import numpy as np
 import pytest
 
@@ -49,6 +52,19 @@ def test_the_library_numpy_loaded_is_found():
     lib = _host_blas.openblas()
     assert lib is not None and "openblas" in lib.path.lower()
     assert lib.get_num_threads() >= 1
+
+
+def test_numpys_own_openblas_comes_before_others(monkeypatch, tmp_path):
+    """With SciPy's wheel, a second OpenBLAS is mapped; NumPy's is listed first."""
+    home = os.path.dirname(os.path.abspath(np.__file__))
+    mapped = [str(tmp_path / "scipy.libs" / "libscipy_openblas-1.so"),
+              os.path.join(home + ".libs", "libscipy_openblas64_-2.so"),
+              str(tmp_path / "libopenblas.so.0")]
+    lines = "".join(f"7f00-7f01 r-xp 00000000 00:00 1    {p}\n" for p in mapped)
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: io.StringIO(lines)
+                        if path == "/proc/self/maps" else real_open(path, *a, **k))
+    assert _host_blas._mapped_openblas_paths() == [mapped[1], mapped[0], mapped[2]]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
