@@ -155,10 +155,11 @@ def im2col(xp, x, window: Window, out_sizes: Shape, batch_last: bool = False,
     ``cols[c, k..., n, o...] = x_padded[n, c, o*stride + k*dilate]``.
 
     ``ones_row``: the windows are followed by a row of ones, so that a product with
-    the weight matrix extended by the bias column adds the bias, and the product of
-    an output gradient with the matrix sums that gradient (the bias gradient) in its
-    last column. The buffer is then (N, C*prod(K) + 1, prod(O)) with ``per_image``,
-    else (C*prod(K) + 1, N*prod(O)) (the columns in the order of the layout above).
+    the weight matrix extended by the bias column adds the bias (and, per image, the
+    weight gradient's product with an output gradient sums that gradient, the bias
+    gradient, in its last column). The buffer is then (N, C*prod(K) + 1, prod(O))
+    with ``per_image``, else (C*prod(K) + 1, N*prod(O)) (the columns in the order of
+    the layout above).
     """
     xpad = padded(xp, x, window.pad, batch_last)
     n, c = x.shape[:2]
