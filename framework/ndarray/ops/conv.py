@@ -175,8 +175,9 @@ def per_image(geom: ConvGeometry, out_sizes: Shape, depth: int) -> bool:
 
 def _with_ones_row(geom: ConvGeometry, dtype) -> bool:
     """Whether a convolution with a bias takes it inside its product (a row of ones
-    under the windows, see ``im2col``): without groups, in float32 or float64 (float16
-    products would sum the bias gradient in float16)."""
+    under the windows, see ``im2col``), and its bias gradient with the weight gradient
+    (``conv_grad_weight``): without groups, in float32 or float64 (float16 products
+    would sum the bias gradient in float16)."""
     return geom.groups == 1 and dtype.kind == "f" and dtype.itemsize >= 4
 
 
@@ -327,10 +328,11 @@ def conv_grad_data(xp, geom: ConvGeometry, gy, w, in_sizes: Shape, b=None):
                in_sizes, acc, batch_last=True)
         spatial = tuple(range(1, nd + 1))
         order = (nd + 1,) + spatial + (0,) if geom.channel_last else (nd + 1, 0) + spatial
-        out = xp.empty(acc.transpose(order).shape, dtype=acc.dtype)
+        moved = acc.transpose(order)
+        out = xp.empty(moved.shape, dtype=acc.dtype)
         if geom.channel_last or not _host_blas.transpose_into(acc.reshape(-1, n),
                                                              out.reshape(n, -1)):
-            out[...] = acc.transpose(order)
+            out[...] = moved
     else:
         out = xp.zeros(geom.data_shape(n, c, in_sizes), dtype=gcols.dtype)
         col2im(xp, gcols.reshape((c,) + win.kernel + (n,) + tuple(out_sizes)), win, in_sizes,
