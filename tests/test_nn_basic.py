@@ -240,6 +240,7 @@ def test_relu_moves_past_max_pooling_with_the_same_values_and_gradients(kind, ct
     orders 1 and 2 equal those of the layer, a hooked Activation block (which stays in
     place) and the pooling, bit for bit, with ties (a channel whose relu is 0
     everywhere). A NaN input gives the same NaN values."""
+    fw.random.seed(0)     # the initial weights, so that the ties below do not depend on order
     make_layer, make_pool, shape = _relu_then_pool(kind)
     swapped = fw.nn.HybridSequential()
     _with_relu(swapped, make_layer("relu"))
@@ -305,3 +306,42 @@ def test_relu_stays_before_pooling_it_does_not_commute_with(case, ctx):
         out = net(nd.array(_r(2, 2, 7, 7), ctx=ctx))
     assert out._node.name == "Pooling"
     assert out._node.parents[0][0].name == "Convolution"
+
+
+def test_convolutions_before_max_pooling_run_in_the_batch_last_order(ctx):
+    """In a Sequential, Conv2D(relu) then MaxPool2D pass the convolution's product on in
+    its (C, H, W, N) memory order (no transposing copy; the pooling reads contiguous
+    runs of the batch): the net's output and every gradient equal those of the same
+    layers watched by hooks (which run as written), to float32 rounding, and the
+    hybridized net gives the imperative bits."""
+    def lenet_like(watched: bool):
+        fw.random.seed(3)
+        net = fw.nn.HybridSequential()
+        net.add(fw.nn.Conv2D(4, 5, activation="relu", in_channels=1), fw.nn.MaxPool2D(2),
+                fw.nn.Conv2D(6, 3, activation="relu", in_channels=4), fw.nn.MaxPool2D(2),
+                fw.nn.Dense(3, in_units=54))
+        net.initialize(fw.init.Xavier(), ctx=ctx)
+        if watched:
+            for block in net:
+                block.register_forward_hook(lambda *args: None)
+        return net
+
+    xh = _r(3, 1, 20, 20)           # 16 x 16 outputs: the first layer would run per image
+    results = []
+    for watched, hybrid in ((True, False), (False, False), (False, True)):
+        net = lenet_like(watched)
+        if hybrid:
+            net.hybridize()
+        for _ in range(2):          # the second call of a hybridized net replays its graph
+            with autograd.record():
+                out = net(nd.array(xh, ctx=ctx))
+                loss = nd.sum(out * out)
+            loss.backward()
+        if not hybrid:               # (a hybridized slice replays its children's graphs)
+            pooled = net[:2](nd.array(xh, ctx=ctx))
+            assert (pooled._data.strides[0] == 4) == (not watched)
+        results.append([out.asnumpy()] + [p.grad().asnumpy()
+                                           for p in net.collect_params().values()])
+    for watched, plain, hybrid in zip(*results):
+        np.testing.assert_allclose(plain, watched, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(hybrid, plain)

@@ -532,3 +532,40 @@ def test_bias_gradient_is_the_output_gradient_sum(shape, wshape, kwargs, dtype, 
     expected = head.astype(dtype).astype(np.float64).sum(axis=axes)
     np.testing.assert_allclose(b.grad.asnumpy(), expected,
                                rtol=1e-12 if dtype == "float64" else 1e-6, atol=0)
+
+
+@pytest.mark.parametrize("shape,wshape,kwargs", [
+    ((3, 2, 12, 12), (4, 2, 5, 5), {}),                            # short rows: batch-last anyway
+    ((2, 1, 20, 20), (3, 1, 5, 5), {}),                            # 256 pixels: otherwise per image
+    ((2, 4, 11, 9), (6, 2, 3, 3), dict(num_group=2, stride=(2, 1), pad=(1, 1))),
+    ((2, 3, 18, 18), (4, 3, 3, 3), dict(no_bias=True)),
+    ((2, 3, 19), (4, 3, 4), dict(dilate=(2,))),                    # 1-D
+])
+def test_convolution_for_pooling_is_a_view_of_the_batch_last_product(shape, wshape, kwargs, ctx):
+    """``convolution_for_pooling`` (a Sequential's convolution followed by max pooling)
+    returns ``Convolution``'s values as a (N, F, *O) view whose memory is (F, *O, N);
+    its gradients at orders 1 and 2 are ``Convolution``'s, to float64 rounding."""
+    from framework.ndarray.ops.conv import convolution_for_pooling
+    rng = np.random.RandomState(11)
+    xh, wh, bh = (rng.standard_normal(s) for s in (shape, wshape, wshape[:1]))
+    kw = dict(kernel=wshape[2:], num_filter=wshape[0], **kwargs)
+    results, head = [], None
+    for conv in (nd.Convolution, convolution_for_pooling):
+        x, w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (xh, wh, bh))
+        for a in (x, w, b):
+            a.attach_grad()
+        with fw.autograd.record():
+            y = conv(x, w, None if kwargs.get("no_bias") else b, **kw)
+            if head is None:
+                head = rng.standard_normal(y.shape)
+            gx, gw = fw.autograd.grad(y, [x, w], head_grads=nd.array(head, ctx=ctx,
+                                                                      dtype="float64"),
+                                      create_graph=True)
+            penalty = (gx * gx).sum() + (gw * gw).sum() + (y * y * y).sum()
+        penalty.backward()
+        if conv is convolution_for_pooling:
+            assert y._data.strides[0] == 8            # the batch innermost
+        grads = [x.grad, w.grad] + ([] if kwargs.get("no_bias") else [b.grad])
+        results.append([a.asnumpy() for a in [y, gx, gw] + grads])
+    for a, b in zip(*results):
+        assert_almost_equal(a, b, rtol=1e-10, atol=1e-10)

@@ -422,3 +422,53 @@ def test_parts_over_threads_give_the_same_bits(shape, kw, monkeypatch):
     finally:
         parallel.set_num_threads(None)
         pool_ops._windows.cache_clear()
+
+
+# ------------------------------------------------------------------ memory order
+@pytest.mark.parametrize("shape,strides,expected", [
+    ((5, 3, 9, 8), (24, 120, 40, 5), None),                 # C-contiguous (itemsize 1)
+    ((5, 3, 9, 8), (1, 360, 40, 5), (1, 2, 3, 0)),          # (C, H, W, N) in memory
+    ((5, 3, 9, 8), (1, 360, 5, 45), None),                  # (C, W, H, N): W before H
+    ((5, 1, 9, 8), (1, 7, 40, 5), (2, 1, 3, 0)),            # a size-1 axis may sit anywhere
+    ((5, 3, 9, 8), (2, 720, 80, 10), None),                 # a strided slice: no frame
+])
+def test_memory_order_is_found_from_the_strides(shape, strides, expected):
+    from framework.ndarray.ops.pooling import _memory_order
+    assert _memory_order(shape, strides, 1, (2, 3)) == expected
+
+
+@pytest.mark.parametrize("pool_type", ["max", "avg", "sum"])
+@pytest.mark.parametrize("kw", [
+    dict(kernel=(2, 2), stride=(2, 2)),
+    dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1), pooling_convention="full"),
+    dict(kernel=(3, 2), stride=(1, 1)),
+    dict(global_pool=True),
+])
+def test_pooling_in_the_inputs_memory_order_gives_the_same_bits(pool_type, kw, ctx):
+    """A (N, C, H, W) input whose memory is (C, H, W, N) (a transposed view, as a
+    batch-last convolution's output) is pooled in that order: the values and the
+    gradients of order 1 and 2 equal the contiguous input's bit for bit, and the output
+    keeps the input's memory order (the batch innermost). Global pooling reduces a
+    windows view as it lies, so its sums round differently: to float64 rounding."""
+    framed = not kw.get("global_pool")
+    xh = distinct((5, 3, 9, 8))
+    results = []
+    for batch_last in (False, True):
+        base = np.ascontiguousarray(xh.transpose(1, 2, 3, 0)) if batch_last else xh
+        leaf = nd.array(base, ctx=ctx, dtype="float64")
+        leaf.attach_grad()
+        with fw.autograd.record():
+            x = nd.transpose(leaf, axes=(3, 0, 1, 2)) if batch_last else leaf
+            y = nd.Pooling(x, pool_type=pool_type, **kw)
+            gx, = fw.autograd.grad(nd.sum(y * y * y), [leaf], create_graph=True)
+            penalty = nd.sum(gx * gx)
+        penalty.backward()
+        if batch_last and framed:
+            assert x._data.strides[0] == 8 and y._data.strides[0] == 8
+        back = (lambda a: a.transpose(3, 0, 1, 2)) if batch_last else (lambda a: a)
+        results.append([y.asnumpy(), back(gx.asnumpy()), back(leaf.grad.asnumpy())])
+    for got, want in zip(*results):
+        if framed or pool_type == "max":
+            np.testing.assert_array_equal(got, want)
+        else:
+            assert_almost_equal(got, want, rtol=1e-12, atol=1e-12)

@@ -18,7 +18,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 from .. import ndarray as _nd
 from ..block import HybridBlock
-from ..ndarray.ops.conv import convolution_relu
+from ..ndarray.ops.conv import convolution_for_pooling, convolution_relu
 from .activation import fuses_relu, layer_activation, relu_deferred
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
@@ -125,7 +125,9 @@ class _Conv(HybridBlock):
         if self._fuses_relu(F):
             if not relu_deferred(self):
                 return convolution_relu(x, weight, bias, **self._kwargs)   # one graph node
-            act = None                   # its Sequential runs it after the max pooling
+            # its Sequential runs the relu after the max pooling, which reads this output
+            # in the convolution's own memory order
+            return convolution_for_pooling(x, weight, bias, **self._kwargs)
         op = getattr(F, self._op_name)
         if bias is None:
             out = op(x, weight, name="fwd", **self._kwargs)

@@ -54,7 +54,7 @@ class Relu(_Unary):
         xp = self.xp
         if x.size < _SPLIT_SIZE:
             return xp.maximum(x, x.dtype.type(0))   # a NumPy zero: cheaper than a Python 0
-        y = xp.empty(x.shape, dtype=x.dtype)
+        y = xp.empty_like(x)             # x's memory order (a pooled batch-last view's)
         parallel.elementwise(xp, xp.maximum, y, x, x.dtype.type(0), min_size=_SPLIT_SIZE)
         return y
 
@@ -108,9 +108,9 @@ class ReluGrad(Operator):
             step = _relu_step(xp, y)
             out = g * step
         else:
-            out = xp.empty(y.shape, dtype=y.dtype)
+            out = xp.empty_like(y)           # y's memory order, which the pooling's reads
             if recorded:
-                step = xp.empty(y.shape, dtype=y.dtype)
+                step = xp.empty_like(y)
                 parallel.elementwise(xp, functools.partial(_relu_step, xp), step, y,
                                      min_size=_SPLIT_SIZE)
                 parallel.elementwise(xp, xp.multiply, out, g, step, min_size=_SPLIT_SIZE)

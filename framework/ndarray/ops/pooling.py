@@ -20,6 +20,13 @@ backward is again a pooling-like operator, so every order differentiates:
 - avg / sum: ``_Unpool`` spreads the output gradient (divided by the window
   counts for avg) over each window; its backward is the pooling itself.
 
+An input that is not C-contiguous but lies in memory as a transpose of its shape
+that keeps the pooled axes in order (a batch-last convolution's output: (N, C, H,
+W) stored as (C, H, W, N)) is pooled in that order: the plan (``_Windows``) is
+made for the transposed shape, every run is contiguous, and the output and the
+gradients come back as views in the same order; the values are the same bits
+(windows views, i.e. global pooling, keep the input as it is).
+
 Output size per spatial axis (MXNet): ``valid``: floor((x + 2p - k) / s) + 1;
 ``full``: ceil((x + 2p - k) / s) + 1. A 'full' window may reach past the padding;
 the part past it is ignored (as MXNet and PyTorch's ceil_mode). A window lying
@@ -63,7 +70,10 @@ class _Windows:
     selecting that offset of every window.
     """
 
+    perm = inverse = None          # set on a plan in its data's memory order (``in_frame``)
+
     def __init__(self, shape, axes, kernel, stride, pad, full: bool) -> None:
+        self.full = full
         self.shape, self.axes = tuple(shape), tuple(axes)
         self.kernel, self.stride, self.pad = tuple(kernel), tuple(stride), tuple(pad)
         out = list(shape)
@@ -103,6 +113,28 @@ class _Windows:
         for a, o, s in zip(self.axes, offset, self.stride):
             key[a] = slice(o, o + s * (self.out_shape[a] - 1) + 1, s)
         return tuple(key)
+
+    # ------------------------------------------------------------ frames
+    def in_frame(self, perm) -> "_Windows":
+        """This plan for the data transposed by ``perm`` (the pooled axes keep their
+        order): its ``framed``/``unframed`` move raw arrays between the two."""
+        frames = self.__dict__.setdefault("_frames", {})     # plans are cached: so are these
+        frame = frames.get(perm)
+        if frame is None:
+            frame = _Windows(tuple(self.shape[a] for a in perm),
+                             tuple(perm.index(a) for a in self.axes),
+                             self.kernel, self.stride, self.pad, self.full)
+            frame.perm, frame.inverse = perm, tuple(perm.index(a) for a in range(len(perm)))
+            frames[perm] = frame
+        return frame
+
+    def framed(self, a):
+        """A data-layout array (input or output shaped) as a view in this plan's frame."""
+        return a if self.perm is None else a.transpose(self.perm)
+
+    def unframed(self, a):
+        """The inverse of ``framed``: a view in the data's layout."""
+        return a if self.perm is None else a.transpose(self.inverse)
 
     # ------------------------------------------------------------ helpers
     def padded(self, xp, a, fill):
@@ -198,6 +230,9 @@ class _MaxPool(Operator):
 
     def forward(self, x):
         xp, win = self.xp, self.win
+        return win.unframed(self._pool(xp, win, win.framed(x)))
+
+    def _pool(self, xp, win, x):
         if win.windowed:
             a = win.padded(xp, x, xp.finfo(x.dtype).min)    # MXNet's lowest value in the padding
             if not self.keep_argmax:
@@ -256,6 +291,10 @@ class _MaxUnpool(Operator):
 
     def forward(self, g):
         xp, win, argmax = self.xp, self.win, self.argmax
+        return win.unframed(self._unpool(xp, win, _contiguous(xp, win.framed(g)), argmax))
+
+    @staticmethod
+    def _unpool(xp, win, g, argmax):
         # g times a 0/1 mask: a select is several times slower on random masks in NumPy
         # (the price: an inf or NaN in g also reaches the other elements of its window)
         if win.windowed:
@@ -293,15 +332,16 @@ class _MaxGather(Operator):
 
     def forward(self, h):
         xp, win, argmax = self.xp, self.win, self.argmax
-        a = win.padded(xp, h, 0)
+        a = win.padded(xp, win.framed(h), 0)
         if win.windowed:
             flat = win.flat_windows(xp, a)
-            return xp.take_along_axis(flat, argmax[..., None].astype(numpy.int64),
-                                      axis=-1)[..., 0]
+            out = xp.take_along_axis(flat, argmax[..., None].astype(numpy.int64),
+                                     axis=-1)[..., 0]
+            return win.unframed(out)
         out = xp.zeros(win.out_shape, dtype=h.dtype)
         for k, key in enumerate(win.keys):
             out = xp.where(argmax == k, a[key], out)
-        return out
+        return win.unframed(out)
 
     def backward(self, gy):
         return (_MaxUnpool(self.win, self.argmax)(gy),)
@@ -325,7 +365,9 @@ class _SumPool(Operator):
         return self._counts
 
     def forward(self, x):
-        xp, win = self.xp, self.win
+        return self.win.unframed(self._sum(self.xp, self.win, self.win.framed(x)))
+
+    def _sum(self, xp, win, x):
         acc_dtype = _accumulator(x.dtype)
         divisor = self.counts(acc_dtype)
         if win.windowed:
@@ -361,7 +403,10 @@ class _Unpool(_SumPool):
     name = "_backward_Pooling"
 
     def forward(self, g):
-        xp, win = self.xp, self.win
+        win = self.win
+        return win.unframed(self._spread(self.xp, win, _contiguous(self.xp, win.framed(g))))
+
+    def _spread(self, xp, win, g):
         if self.average:
             g = (g / self.counts(_accumulator(g.dtype))).astype(g.dtype, copy=False)
         if win.windowed:
@@ -404,6 +449,36 @@ def _spatial_axes(layout: Optional[str], ndim: int, op: str) -> Tuple[int, ...]:
 
 def _hashable(value):
     return tuple(value) if isinstance(value, list) else value
+
+
+def _contiguous(xp, a):
+    """``a`` as a C-contiguous array (a gradient framed from another layout is copied
+    once, so that the parts read contiguous runs)."""
+    return a if a.flags.c_contiguous else xp.ascontiguousarray(a)
+
+
+def _memory_order(shape, strides, itemsize: int, axes) -> Optional[Tuple[int, ...]]:
+    """The transpose of an array of ``shape``, ``strides`` and ``itemsize`` that is
+    C-contiguous, when the array is not but such a transpose exists and keeps the pooled
+    ``axes`` in their order (a batch-last convolution's output, read as (N, C, H, W), is
+    (C, H, W, N) in memory); else None. From the metadata alone, which is what a
+    hybridized trace shows."""
+    def contiguous(order) -> bool:
+        expected = itemsize
+        for a in reversed(order):
+            if shape[a] != 1 and strides[a] != expected:
+                return False
+            expected *= shape[a]
+        return True
+
+    identity = tuple(range(len(shape)))
+    if contiguous(identity):
+        return None
+    perm = tuple(sorted(identity, key=lambda a: -strides[a]))
+    if not contiguous(perm):
+        return None
+    frame_axes = [perm.index(a) for a in axes]
+    return perm if frame_axes == sorted(frame_axes) else None
 
 
 @functools.lru_cache(maxsize=256)
@@ -491,6 +566,9 @@ def Pooling(data: NDArray, kernel: IntOrTuple = (), pool_type: str = "max",
                          layout=layout)
         result = summed if p_value == 1 else _sqrt(summed) if p_value == 2 else _cbrt(summed)
         return write_out(result, out, op)
+    perm = _memory_order(data._data.shape, data._data.strides, data._data.itemsize, win.axes)
+    if perm is not None and not win.windowed:   # pool in the data's memory order
+        win = win.in_frame(perm)                # (a windows view's sum keeps its order)
     if pool_type == "max":
         keep = STATE.recording and data._node is not None
         result = _MaxPool(win, keep)(data)
