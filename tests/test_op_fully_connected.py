@@ -145,3 +145,35 @@ def test_gradients_are_their_own_operators_and_match_torch(ctx):
     for a, t in ((x, tx), (w, tw), (b, tb)):
         expected = t.grad.numpy()           # sums of thousands of terms: float32 rounding
         assert_almost_equal(a.grad, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())
+
+
+def test_data_lying_transposed_gets_its_gradient_in_the_same_order(ctx):
+    """Data whose memory is the transpose of its (N, K) rows (a pooled batch-last array,
+    flattened) gets its gradient in that order too (``FCDataGrad(transposed=True)``),
+    with the values of contiguous data's gradient (to float64 rounding), at orders 1
+    and 2."""
+    from framework.ndarray.ops.fully_connected import FCDataGrad
+    rng = np.random.RandomState(4)
+    xh, wh, bh = rng.standard_normal((6, 5)), rng.standard_normal((3, 5)), rng.standard_normal(3)
+    gh = rng.standard_normal((6, 3))
+    g, w = (nd.array(a, ctx=ctx, dtype="float64") for a in (gh, wh))
+    dx = FCDataGrad(transposed=True)(g, w)
+    assert dx._data.strides == (8, 48)
+    assert_almost_equal(dx.asnumpy(), gh @ wh, rtol=1e-12, atol=1e-12)
+    results = []
+    for transposed in (False, True):
+        leaf = nd.array(xh.T.copy() if transposed else xh, ctx=ctx, dtype="float64")
+        w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (wh, bh))
+        for a in (leaf, w):
+            a.attach_grad()
+        with fw.autograd.record():
+            x = nd.transpose(leaf) if transposed else leaf
+            y = nd.FullyConnected(x, w, b, num_hidden=3)
+            gx, = fw.autograd.grad(nd.sum(y * y), [leaf], create_graph=True)
+            penalty = nd.sum(gx * gx * gx)
+        penalty.backward()
+        back = (lambda a: a.T) if transposed else (lambda a: a)
+        results.append([y.asnumpy(), back(gx.asnumpy()), back(leaf.grad.asnumpy()),
+                        w.grad.asnumpy()])
+    for got, want in zip(*results):
+        assert_almost_equal(got, want, rtol=1e-12, atol=1e-12)

@@ -106,6 +106,20 @@ def test_elementwise_splits_with_scalars_and_keeps_results():
     np.testing.assert_array_equal(outs[0], np.maximum(x, 0))
 
 
+def test_parts_follow_the_memory_order():
+    """An array lying batch-last ((C, H, W, N) in memory, read as (N, C, H, W)) is cut
+    along its outermost axis in memory, the channels, so that every part keeps whole
+    contiguous runs; relu of it keeps that memory order and its values."""
+    rng = np.random.RandomState(3)
+    base = rng.standard_normal((20, 12, 12, 128)).astype(np.float32)
+    x = base.transpose(3, 0, 1, 2)
+    assert parallel._split_axis(x.shape, x.strides) == 1
+    assert parallel._split_axis(x.shape) == 0 == parallel._split_axis(base.shape, base.strides)
+    y = nd.relu(nd.transpose(nd.array(base), axes=(3, 0, 1, 2)))
+    assert y._data.strides == x.strides
+    np.testing.assert_array_equal(y.asnumpy(), np.maximum(x, 0))
+
+
 def test_large_relu_and_its_gradients_split_the_same():
     """relu above the split size: forward, gradient, NaN passing through, second order."""
     rng = np.random.RandomState(2)

@@ -18,6 +18,9 @@ its gradient passes the output gradient through relu's first (``ReluGrad``):
 With ``flatten=True`` (MXNet's default) the data (N, d1, d2, ...) is read as
 the matrix (N, d1*d2*...); with ``flatten=False`` the product applies to the
 last axis and the leading axes are kept: (..., K) -> (..., num_hidden).
+Data whose matrix lies transposed in memory (a pooled batch-last array: see
+``conv.py``) is read as it is (the BLAS takes the transposed operand) and gets
+its gradient in the same memory order.
 """
 from __future__ import annotations
 
@@ -60,7 +63,12 @@ class FullyConnectedOp(ReluEpilogue, Operator):
 
     def forward(self, x, w, b=None):
         self.x_shape = x.shape
-        y = self.xp.matmul(x.reshape(self.rows(x.shape)), w.T)
+        rows = x.reshape(self.rows(x.shape))
+        # data lying transposed in memory (a pooled batch-last array, flattened: a view)
+        # gets its gradient in the same order
+        self.x_transposed = rows.ndim == 2 and not rows.flags.c_contiguous \
+            and rows.T.flags.c_contiguous
+        y = self.xp.matmul(rows, w.T)
         if b is not None:
             y += b
         return self.relu_output(y).reshape(self.out_shape(x.shape, w.shape[0]))
@@ -72,7 +80,7 @@ class FullyConnectedOp(ReluEpilogue, Operator):
         gy2 = _reshaped(gy, (rows[0], w.shape[0]))
         gx = gw = None
         if self.wants(0):        # dx = dy W, back to x's shape
-            gx = _reshaped(FCDataGrad()(gy2, w), self.x_shape)
+            gx = _reshaped(FCDataGrad(self.x_transposed)(gy2, w), self.x_shape)
         if self.wants(1):        # dW = dy^T x
             gw = FCWeightGrad()(gy2, _reshaped(x, rows))
         if len(self.parents) == 2:
@@ -97,7 +105,12 @@ class FCDataGrad(Operator):
     saves_inputs = (0, 1)
     input_users = ((1,), (0,))
 
+    def __init__(self, transposed: bool = False) -> None:
+        self.transposed = transposed     # the result as the transpose of a (K, M) array
+
     def forward(self, g, w):
+        if self.transposed:
+            return self.xp.matmul(w.T, g.T).T
         return self.xp.matmul(g, w)
 
     def backward(self, h):

@@ -219,10 +219,14 @@ def is_host(xp) -> bool:
 
 
 # --------------------------------------------------------- split elementwise
-def _split_axis(shape) -> int:
-    """The first axis long enough to cut into several parts, else the longest."""
-    for axis, length in enumerate(shape):
-        if length >= 8:
+def _split_axis(shape, strides=None) -> int:
+    """The first axis long enough to cut into several parts, else the longest; with
+    ``strides``, first in memory order (outermost first), so that each part keeps
+    whole contiguous runs (a batch-last array is cut along its channels, not its batch)."""
+    order = range(len(shape)) if strides is None else \
+        sorted(range(len(shape)), key=lambda a: -abs(strides[a]))
+    for axis in order:
+        if shape[axis] >= 8:
             return axis
     return max(range(len(shape)), key=lambda a: shape[a]) if shape else 0
 
@@ -234,7 +238,7 @@ def elementwise(xp, function: Callable, out, *arrays, min_size: int = 1 << 17) -
     if not is_host(xp) or out.ndim == 0 or out.size < min_size:
         function(*arrays, out=out)
         return
-    axis = _split_axis(out.shape)
+    axis = _split_axis(out.shape, out.strides)
     n_parts = parts_for(out.shape[axis], out.size, min_size)
     if n_parts < 2:
         function(*arrays, out=out)
