@@ -569,3 +569,39 @@ def test_convolution_for_pooling_is_a_view_of_the_batch_last_product(shape, wsha
         results.append([a.asnumpy() for a in [y, gx, gw] + grads])
     for a, b in zip(*results):
         assert_almost_equal(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape,wshape,kwargs", [
+    ((3, 1, 12, 12), (4, 1, 5, 5), {}),                     # depth 25, 192 columns
+    ((2, 3, 9, 7), (5, 3, 3, 3), dict(pad=(1, 1))),         # depth 27, a remainder
+    ((2, 2, 6, 6), (3, 2, 3, 3), dict(stride=(2, 2))),      # 8 columns: one block
+])
+def test_shallow_windows_weight_gradient_comes_in_blocks(shape, wshape, kwargs, ctx,
+                                                         monkeypatch):
+    """A weight gradient of shallow windows (depth <= SHALLOW_DEPTH) from blocks of
+    columns (``_shallow_product``, forced to blocks of 16 here) equals the one product,
+    at orders 1 and 2, to float64 rounding."""
+    from framework.ndarray.ops import conv as conv_ops
+    monkeypatch.setattr(conv_ops, "PER_IMAGE_MIN_PIXELS", 10 ** 9)
+    monkeypatch.setattr(conv_ops, "_PRODUCT_BLOCK", 16)
+    calls = []
+    blocked = conv_ops._shallow_product
+    monkeypatch.setattr(conv_ops, "_shallow_product",
+                        lambda *args: calls.append(1) or blocked(*args))
+    rng = np.random.RandomState(8)
+    xh, wh, bh = (rng.standard_normal(s) for s in (shape, wshape, wshape[:1]))
+    results = []
+    for depth in (conv_ops.SHALLOW_DEPTH, 0):
+        monkeypatch.setattr(conv_ops, "SHALLOW_DEPTH", depth)
+        x, w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (xh, wh, bh))
+        for a in (x, w, b):
+            a.attach_grad()
+        with fw.autograd.record():
+            y = nd.Convolution(x, w, b, kernel=wshape[2:], num_filter=wshape[0], **kwargs)
+            gw, = fw.autograd.grad(nd.sum(y * y), [w], create_graph=True)
+            penalty = nd.sum(gw * gw)
+        penalty.backward()
+        results.append([a.asnumpy() for a in (gw, x.grad, w.grad, b.grad)])
+    assert bool(calls) == (ctx == fw.cpu(0))        # NumPy only
+    for a, b in zip(*results):
+        assert_almost_equal(a, b, rtol=1e-12, atol=1e-12)
