@@ -674,12 +674,13 @@ def convolution_for_pooling(data: NDArray, weight: NDArray, bias: Optional[NDArr
                             num_filter: Optional[int] = None, num_group: int = 1,
                             no_bias: bool = False, layout: Optional[str] = None) -> NDArray:
     """``Convolution(...)`` whose output goes straight into a pooling (a Sequential's
-    ``Conv2D`` then ``MaxPool2D``): where the convolution runs batch-last (short output
-    rows: LeNet's second layer), its output is a (N, F, *O) view of the product's
+    ``Conv2D`` then ``MaxPool2D``). Channel-first layouts run batch-last at every size
+    (not image by image), and the output is a (N, F, *O) view of the product's
     (F, *O, N) matrix instead of a transposed copy. The pooling then works in that
     memory order (contiguous runs of the batch) and its gradient comes back in it,
     which is the matrix the convolution's gradients multiply: two full-size transposes
-    fewer per training step. Same arguments, shapes and values as ``Convolution``."""
+    fewer per training step. Same arguments, shapes and values as ``Convolution`` (the
+    gradients of a layer that would run image by image: to float rounding)."""
     return _convolution(data, weight, bias, kernel, stride, dilate, pad, num_filter,
                         num_group, no_bias, layout, False, batch_last_view=True)
 

@@ -66,8 +66,7 @@ class FullyConnectedOp(ReluEpilogue, Operator):
         rows = x.reshape(self.rows(x.shape))
         # data lying transposed in memory (a pooled batch-last array, flattened: a view)
         # gets its gradient in the same order
-        self.x_transposed = rows.ndim == 2 and not rows.flags.c_contiguous \
-            and rows.T.flags.c_contiguous
+        self.x_transposed = not rows.flags.c_contiguous and rows.T.flags.c_contiguous
         y = self.xp.matmul(rows, w.T)
         if b is not None:
             y += b
