@@ -308,12 +308,16 @@ def test_relu_stays_before_pooling_it_does_not_commute_with(case, ctx):
     assert out._node.parents[0][0].name == "Convolution"
 
 
-def test_convolutions_before_max_pooling_run_in_the_batch_last_order(ctx):
+@pytest.mark.parametrize("min_images,batch_last", [(2, True), (32, False)])
+def test_convolutions_before_max_pooling_run_in_the_batch_last_order(min_images, batch_last,
+                                                                     ctx, monkeypatch):
     """In a Sequential, Conv2D(relu) then MaxPool2D pass the convolution's product on in
     its (C, H, W, N) memory order (no transposing copy; the pooling reads contiguous
-    runs of the batch): the net's output and every gradient equal those of the same
-    layers watched by hooks (which run as written), to float32 rounding, and the
-    hybridized net gives the imperative bits."""
+    runs of the batch) from BATCH_LAST_MIN_IMAGES images: the net's output and every
+    gradient equal those of the same layers watched by hooks (which run as written),
+    to float32 rounding, and the hybridized net gives the imperative bits."""
+    from framework.ndarray.ops import conv as conv_ops
+    monkeypatch.setattr(conv_ops, "BATCH_LAST_MIN_IMAGES", min_images)
     def lenet_like(watched: bool):
         fw.random.seed(3)
         net = fw.nn.HybridSequential()
@@ -339,7 +343,7 @@ def test_convolutions_before_max_pooling_run_in_the_batch_last_order(ctx):
             loss.backward()
         if not hybrid:               # (a hybridized slice replays its children's graphs)
             pooled = net[:2](nd.array(xh, ctx=ctx))
-            assert (pooled._data.strides[0] == 4) == (not watched)
+            assert (pooled._data.strides[0] == 4) == (batch_last and not watched)
         results.append([out.asnumpy()] + [p.grad().asnumpy()
                                            for p in net.collect_params().values()])
     for watched, plain, hybrid in zip(*results):

@@ -541,11 +541,15 @@ def test_bias_gradient_is_the_output_gradient_sum(shape, wshape, kwargs, dtype, 
     ((2, 3, 18, 18), (4, 3, 3, 3), dict(no_bias=True)),
     ((2, 3, 19), (4, 3, 4), dict(dilate=(2,))),                    # 1-D
 ])
-def test_convolution_for_pooling_is_a_view_of_the_batch_last_product(shape, wshape, kwargs, ctx):
+def test_convolution_for_pooling_is_a_view_of_the_batch_last_product(shape, wshape, kwargs, ctx,
+                                                                     monkeypatch):
     """``convolution_for_pooling`` (a Sequential's convolution followed by max pooling)
-    returns ``Convolution``'s values as a (N, F, *O) view whose memory is (F, *O, N);
-    its gradients at orders 1 and 2 are ``Convolution``'s, to float64 rounding."""
+    returns ``Convolution``'s values as a (N, F, *O) view whose memory is (F, *O, N)
+    (from BATCH_LAST_MIN_IMAGES images, 2 here); its gradients at orders 1 and 2 are
+    ``Convolution``'s, to float64 rounding."""
+    from framework.ndarray.ops import conv as conv_ops
     from framework.ndarray.ops.conv import convolution_for_pooling
+    monkeypatch.setattr(conv_ops, "BATCH_LAST_MIN_IMAGES", 2)
     rng = np.random.RandomState(11)
     xh, wh, bh = (rng.standard_normal(s) for s in (shape, wshape, wshape[:1]))
     kw = dict(kernel=wshape[2:], num_filter=wshape[0], **kwargs)
@@ -605,3 +609,31 @@ def test_shallow_windows_weight_gradient_comes_in_blocks(shape, wshape, kwargs, 
     assert bool(calls) == (ctx == fw.cpu(0))        # NumPy only
     for a, b in zip(*results):
         assert_almost_equal(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(pad=(1, 1)), dict(stride=(2, 2))])
+def test_data_lying_batch_last_runs_batch_last(kwargs, ctx):
+    """A convolution whose data lies batch-last ((C, H, W, N) in memory, as a pooled
+    batch-last output) runs batch-last, reading contiguous runs, and gives the same
+    values and gradients (orders 1 and 2, to float64 rounding) as contiguous data."""
+    rng = np.random.RandomState(12)
+    xh, wh, bh = (rng.standard_normal(s) for s in ((3, 4, 20, 20), (5, 4, 3, 3), (5,)))
+    results = []
+    for batch_last in (False, True):
+        leaf = nd.array(np.ascontiguousarray(xh.transpose(1, 2, 3, 0)) if batch_last else xh,
+                        ctx=ctx, dtype="float64")
+        w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (wh, bh))
+        for a in (leaf, w, b):
+            a.attach_grad()
+        with fw.autograd.record():
+            x = nd.transpose(leaf, axes=(3, 0, 1, 2)) if batch_last else leaf
+            y = nd.Convolution(x, w, b, kernel=(3, 3), num_filter=5, **kwargs)
+            assert y._node.geom.batch_last_input == batch_last
+            gx, = fw.autograd.grad(nd.sum(y * y), [leaf], create_graph=True)
+            penalty = nd.sum(gx * gx)
+        penalty.backward()
+        back = (lambda a: a.transpose(3, 0, 1, 2)) if batch_last else (lambda a: a)
+        results.append([y.asnumpy(), back(gx.asnumpy()), back(leaf.grad.asnumpy()),
+                        w.grad.asnumpy(), b.grad.asnumpy()])
+    for got, want in zip(*results):
+        assert_almost_equal(got, want, rtol=1e-10, atol=1e-10)

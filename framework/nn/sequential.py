@@ -16,7 +16,8 @@ which relu would change), and where nobody watches the relu's input (no hooks on
 either block).
 
 The convolution of such a ``Conv2D`` also hands its output to the pooling in its
-own memory order (``convolution_for_pooling``: batch-last, no transposing copy),
+own memory order (``convolution_for_pooling``: batch-last from 32 images, no
+transposing copy),
 so the pooling reads contiguous runs of the batch and the gradients come back in
 the order the convolution's products read (LeNet's training step 0.88-0.90x the
 time again). Its values are the same; its first layer's products then run over

@@ -29,12 +29,13 @@ reused host buffers (``im2col.WORKSPACE``); results are always new arrays. For
 short output rows the matrices' columns run batch-last (see ``im2col.py``).
 
 A convolution whose output goes straight into max pooling (a Sequential's
-``Conv2D(activation='relu')`` then ``MaxPool2D``: ``convolution_for_pooling``)
-runs batch-last at every size and returns its product as it lies, a (N, F, *O)
-view of the (F, *O, N) matrix; the pooling works in that memory order and its
-gradient comes back in it, the matrix the gradients' products read. A data
-gradient is returned in its data's memory order when that is batch-last too.
-LeNet's training step: 0.88-0.90x the time (paired steps in one process).
+``Conv2D(activation='relu')`` then ``MaxPool2D``: ``convolution_for_pooling``;
+batches of at least 32) runs batch-last at every size and returns its product as
+it lies, a (N, F, *O) view of the (F, *O, N) matrix; the pooling works in that
+memory order and its gradient comes back in it, the matrix the gradients'
+products read. A convolution whose data lies batch-last runs batch-last too and
+returns the data gradient in that order. LeNet's training step: 0.85-0.88x the
+time (paired steps in one process).
 
 Shapes, channel-first layouts (NCW, NCHW, NCDHW): data (N, C, *S), weight
 (F, C/g, *K), output (N, F, *O) with O = floor((S + 2p - (d*(k-1)+1)) / s) + 1.
@@ -60,6 +61,7 @@ from .activation import ReluEpilogue
 from .checks import check_array, int_tuple, is_int, write_out
 from .accumulate import accurate_sum
 from .im2col import WORKSPACE, Window, col2im, im2col, short_rows
+from .layout import lies_batch_last
 from .reduce import Sum
 
 __all__ = ["Convolution", "Deconvolution"]
@@ -78,11 +80,14 @@ class ConvGeometry:
     """
 
     def __init__(self, window: Window, groups: int, channel_last: bool,
-                 batch_last_output: bool = False) -> None:
+                 batch_last_output: bool = False, batch_last_input: bool = False) -> None:
         self.window, self.groups, self.channel_last = window, groups, channel_last
         # channel-first only: run batch-last at every size, the output a view of the
-        # product (see ``convolution_for_pooling``)
+        # product (see ``convolution_for_pooling``) ...
         self.batch_last_output = batch_last_output and not channel_last
+        # ... or because the data lies batch-last (a pooled batch-last output), which
+        # then gets its gradient in that order
+        self.batch_last_input = batch_last_input and not channel_last
         nd = window.nd
         # channel-last (N, *S, C) -> channel-first (N, C, *S), and back
         self.to_first = (0, nd + 1) + tuple(range(1, nd + 1))
@@ -91,7 +96,7 @@ class ConvGeometry:
 
     def runs_batch_last(self, out_sizes: Shape) -> bool:
         """Whether the products and copies work batch-last (``short_rows``)."""
-        return self.batch_last_output or short_rows(out_sizes)
+        return self.batch_last_output or self.batch_last_input or short_rows(out_sizes)
 
     # data and output arrays ---------------------------------------------
     def channel_first(self, a):
@@ -188,7 +193,8 @@ def per_image(geom: ConvGeometry, out_sizes: Shape, depth: int) -> bool:
     depths 75 to 288 at P = 784 to 1024 0.98-1.00x; ResNet's 3x3 layer (depth 576)
     1.08x, hence the limits."""
     return geom.groups == 1 and not geom.channel_last and not geom.batch_last_output \
-        and depth <= PER_IMAGE_MAX_DEPTH and math.prod(out_sizes) >= PER_IMAGE_MIN_PIXELS
+        and not geom.batch_last_input and depth <= PER_IMAGE_MAX_DEPTH \
+        and math.prod(out_sizes) >= PER_IMAGE_MIN_PIXELS
 
 
 def _with_ones_row(geom: ConvGeometry, dtype) -> bool:
@@ -408,12 +414,6 @@ def conv_grad_data(xp, geom: ConvGeometry, gy, w, in_sizes: Shape, b=None,
 
 
 # --------------------------------------------------------------- operators
-def _batch_last_memory(a) -> bool:
-    """Whether the raw (N, C, *S) array ``a`` lies in memory as (C, *S, N)."""
-    return a.ndim > 2 and a.shape[0] > 1 and not a.flags.c_contiguous \
-        and a.transpose(tuple(range(1, a.ndim)) + (0,)).flags.c_contiguous
-
-
 def _bias_gradient(geom: ConvGeometry, gy: NDArray) -> NDArray:
     return Sum(geom.bias_axes, False)(gy)
 
@@ -434,9 +434,6 @@ class ConvolutionOp(ReluEpilogue, Operator):
     def forward(self, x, w, b=None):
         y, self.cols = conv_forward(self.xp, self.geom, x, w, b, self.keep_cols)
         self.in_sizes = self.geom.channel_first(x).shape[2:]
-        # a batch-last convolution gives x's gradient in x's memory order when it is
-        # batch-last too (a pooled batch-last output feeding this one)
-        self.x_batch_last = self.geom.batch_last_output and _batch_last_memory(x)
         return self.relu_output(y)
 
     def backward(self, gy):
@@ -453,7 +450,8 @@ class ConvolutionOp(ReluEpilogue, Operator):
         elif cols is not None:
             WORKSPACE.give(self.xp, cols)
         if self.wants(0):
-            gx = DeconvolutionOp(self.geom, self.in_sizes, self.x_batch_last)(gy, w)
+            # data lying batch-last gets its gradient in that order
+            gx = DeconvolutionOp(self.geom, self.in_sizes, self.geom.batch_last_input)(gy, w)
         if len(self.parents) == 2:
             return gx, gw
         if bias and gb is None:
@@ -607,10 +605,10 @@ class _Call:
         k = self.window.kernel
         return (rows,) + k + (per_group,) if self.channel_last else (rows, per_group) + k
 
-    def geometry(self, window: Optional[Window] = None,
-                 batch_last_output: bool = False) -> ConvGeometry:
+    def geometry(self, window: Optional[Window] = None, batch_last_output: bool = False,
+                 batch_last_input: bool = False) -> ConvGeometry:
         return ConvGeometry(window or self.window, self.groups, self.channel_last,
-                            batch_last_output)
+                            batch_last_output, batch_last_input)
 
     def inputs(self, bias, no_bias: bool, n_out: int):
         """(data, weight[, bias]) after checking the bias and that the dtypes agree."""
@@ -668,14 +666,21 @@ def convolution_relu(data: NDArray, weight: NDArray, bias: Optional[NDArray] = N
                         num_group, no_bias, layout, True)
 
 
+# ``convolution_for_pooling`` goes batch-last from this batch size: shorter runs of
+# the batch gave slower steps (a VGG-like net: 16 images 1.03-1.05x the time, 32
+# images 0.96-0.98x, 128 images 0.95x; LeNet at 128: 0.85x)
+BATCH_LAST_MIN_IMAGES = 32
+
+
 def convolution_for_pooling(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
                             kernel: Optional[IntOrTuple] = None, stride: IntOrTuple = (),
                             dilate: IntOrTuple = (), pad: IntOrTuple = (),
                             num_filter: Optional[int] = None, num_group: int = 1,
                             no_bias: bool = False, layout: Optional[str] = None) -> NDArray:
     """``Convolution(...)`` whose output goes straight into a pooling (a Sequential's
-    ``Conv2D`` then ``MaxPool2D``). Channel-first layouts run batch-last at every size
-    (not image by image), and the output is a (N, F, *O) view of the product's
+    ``Conv2D`` then ``MaxPool2D``). Channel-first layouts of at least
+    ``BATCH_LAST_MIN_IMAGES`` images run batch-last at every size (not image by image),
+    and the output is a (N, F, *O) view of the product's
     (F, *O, N) matrix instead of a transposed copy. The pooling then works in that
     memory order (contiguous runs of the batch) and its gradient comes back in it,
     which is the matrix the convolution's gradients multiply: two full-size transposes
@@ -707,8 +712,10 @@ def _convolution(data, weight, bias, kernel, stride, dilate, pad, num_filter, nu
                          f"{call.window.dilated_kernel()}: output size {out_sizes}")
     inputs = call.inputs(bias, no_bias, filters)
     keep_cols = STATE.recording and weight._node is not None
-    return ConvolutionOp(call.geometry(batch_last_output=batch_last_view), keep_cols,
-                         relu)(*inputs)
+    lies = lies_batch_last(data._data.shape, data._data.strides, data._data.itemsize)
+    batch_last_view = batch_last_view and data._data.shape[0] >= BATCH_LAST_MIN_IMAGES
+    geom = call.geometry(batch_last_output=batch_last_view, batch_last_input=lies)
+    return ConvolutionOp(geom, keep_cols, relu)(*inputs)
 
 
 def Deconvolution(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,

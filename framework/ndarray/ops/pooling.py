@@ -48,6 +48,7 @@ from ..operator import Operator
 from . import parallel
 from .arith import power as _power
 from .checks import check_array, int_tuple, write_out
+from .layout import memory_order
 from .unary import cbrt as _cbrt, sqrt as _sqrt
 
 __all__ = ["Pooling"]
@@ -458,24 +459,11 @@ def _contiguous(xp, a):
 
 
 def _memory_order(shape, strides, itemsize: int, axes) -> Optional[Tuple[int, ...]]:
-    """The transpose of an array of ``shape``, ``strides`` and ``itemsize`` that is
-    C-contiguous, when the array is not but such a transpose exists and keeps the pooled
-    ``axes`` in their order (a batch-last convolution's output, read as (N, C, H, W), is
-    (C, H, W, N) in memory); else None. From the metadata alone, which is what a
-    hybridized trace shows."""
-    def contiguous(order) -> bool:
-        expected = itemsize
-        for a in reversed(order):
-            if shape[a] != 1 and strides[a] != expected:
-                return False
-            expected *= shape[a]
-        return True
-
-    identity = tuple(range(len(shape)))
-    if contiguous(identity):
-        return None
-    perm = tuple(sorted(identity, key=lambda a: -strides[a]))
-    if not contiguous(perm):
+    """``layout.memory_order`` when that transpose keeps the pooled ``axes`` in their
+    order (a batch-last convolution's output, read as (N, C, H, W), is (C, H, W, N) in
+    memory), else None."""
+    perm = memory_order(shape, strides, itemsize)
+    if perm is None:
         return None
     frame_axes = [perm.index(a) for a in axes]
     return perm if frame_axes == sorted(frame_axes) else None
