@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from .adam import adam_moments, blend
 from .optimizer import Optimizer, register, zeros_state
 
 __all__ = ["AdamW"]
@@ -52,18 +53,10 @@ class AdamW(Optimizer):
         tmp = self._scratch(1, w, ctx)
         xp.multiply(g, self.rescale_grad, out=grad)
         self._clip(grad, xp)
-        mean *= self.beta1
-        xp.multiply(grad, 1. - self.beta1, out=tmp)
-        mean += tmp
-        var *= self.beta2
-        xp.multiply(grad, grad, out=tmp)
-        tmp *= 1. - self.beta2
-        var += tmp
+        adam_moments(xp, grad, mean, var, self.beta1, self.beta2, tmp)
         xp.sqrt(var, out=tmp)
         tmp += self.epsilon
         xp.divide(mean, tmp, out=tmp)
         if wd:
-            xp.multiply(w, wd, out=grad)
-            tmp += grad
-        tmp *= lr
-        w -= tmp
+            blend(xp, wd, w, 1.0, tmp, grad)
+        blend(xp, -lr, tmp, 1.0, w, grad)
