@@ -247,7 +247,12 @@ def test_double_backward_matches_torch(ctx):
 # ------------------------------------------------------- the graph it builds
 def _variables(ctx, *shapes, seed=0):
     rng = np.random.RandomState(seed)
-    arrays = [nd.array(rng.standard_normal(s), ctx=ctx) for s in shapes]
+    return _leaves(ctx, *[rng.standard_normal(s) for s in shapes], dtype="float32")
+
+
+def _leaves(ctx, *values, dtype="float64"):
+    """NDArrays of ``values`` on ``ctx`` with gradient buffers."""
+    arrays = [nd.array(v, ctx=ctx, dtype=dtype) for v in values]
     for a in arrays:
         a.attach_grad()
     return arrays
@@ -489,9 +494,7 @@ def test_per_image_products_equal_whole_batch_products(shape, wshape, kwargs, ct
     results = []
     for threshold in (conv_ops.PER_IMAGE_MIN_PIXELS, 10 ** 9):
         monkeypatch.setattr(conv_ops, "PER_IMAGE_MIN_PIXELS", threshold)
-        x, w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (xh, wh, bh))
-        for a in (x, w, b):
-            a.attach_grad()
+        x, w, b = _leaves(ctx, xh, wh, bh)
         with fw.autograd.record():
             y = nd.Convolution(x, w, b, kernel=wshape[2:], num_filter=wshape[0], **kwargs)
             if head is None:
@@ -555,9 +558,7 @@ def test_convolution_for_pooling_is_a_view_of_the_batch_last_product(shape, wsha
     kw = dict(kernel=wshape[2:], num_filter=wshape[0], **kwargs)
     results, head = [], None
     for conv in (nd.Convolution, convolution_for_pooling):
-        x, w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (xh, wh, bh))
-        for a in (x, w, b):
-            a.attach_grad()
+        x, w, b = _leaves(ctx, xh, wh, bh)
         with fw.autograd.record():
             y = conv(x, w, None if kwargs.get("no_bias") else b, **kw)
             if head is None:
@@ -597,9 +598,7 @@ def test_shallow_windows_weight_gradient_comes_in_blocks(shape, wshape, kwargs, 
     results = []
     for depth in (conv_ops.SHALLOW_DEPTH, 0):
         monkeypatch.setattr(conv_ops, "SHALLOW_DEPTH", depth)
-        x, w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (xh, wh, bh))
-        for a in (x, w, b):
-            a.attach_grad()
+        x, w, b = _leaves(ctx, xh, wh, bh)
         with fw.autograd.record():
             y = nd.Convolution(x, w, b, kernel=wshape[2:], num_filter=wshape[0], **kwargs)
             gw, = fw.autograd.grad(nd.sum(y * y), [w], create_graph=True)
@@ -622,9 +621,8 @@ def test_data_lying_batch_last_runs_batch_last(kwargs, ctx):
     for batch_last in (False, True):
         leaf = nd.array(np.ascontiguousarray(xh.transpose(1, 2, 3, 0)) if batch_last else xh,
                         ctx=ctx, dtype="float64")
-        w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (wh, bh))
-        for a in (leaf, w, b):
-            a.attach_grad()
+        w, b = _leaves(ctx, wh, bh)
+        leaf.attach_grad()
         with fw.autograd.record():
             x = nd.transpose(leaf, axes=(3, 0, 1, 2)) if batch_last else leaf
             y = nd.Convolution(x, w, b, kernel=(3, 3), num_filter=5, **kwargs)
