@@ -180,13 +180,18 @@ def test_sgd_update_through_the_library_is_the_numpy_rule(forced, momentum, wd):
         assert len(calls) == 3 * (1 if momentum == 0 else 3 if wd else 2)
 
 
-@pytest.mark.parametrize("optimizer,wd", [("adam", 0.0), ("adam", 0.01), ("adamw", 0.0),
-                                          ("adamw", 0.01)])
-def test_adam_moments_through_the_library_are_the_numpy_rule(forced, optimizer, wd):
-    """Adam's and AdamW's moment updates and steps through ``axpby`` equal the NumPy
-    rule within rounding (float64 weights here: to 1e-12), three steps."""
+@pytest.mark.parametrize("optimizer,options,blends", [
+    ("adam", {}, 3), ("adam", {"wd": 0.01}, 4),               # two moments, the step, decay
+    ("adamw", {}, 3), ("adamw", {"wd": 0.01}, 4),
+    ("rmsprop", {}, 2), ("rmsprop", {"wd": 0.01}, 3),         # the square's average, the step
+    ("rmsprop", {"centered": True}, 3),                       # and the mean
+])
+def test_moment_updates_through_the_library_are_the_numpy_rule(forced, optimizer, options,
+                                                               blends):
+    """Adam's, AdamW's and RMSProp's moment updates and steps through ``axpby`` equal
+    the NumPy rule within rounding (float64 weights here: to 1e-12), three steps."""
     results, calls = _trained_with_and_without(
-        forced, optimizer, {"learning_rate": 0.1, "wd": wd}, "float64", 4)
+        forced, optimizer, dict({"learning_rate": 0.1}, **options), "float64", 4)
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-14)
-    if _host_blas.openblas() is not None:     # two moments and the step, (and the decay)
-        assert len(calls) == 3 * (3 + (wd != 0))
+    if _host_blas.openblas() is not None:     # every blend went through the library
+        assert len(calls) == 3 * blends

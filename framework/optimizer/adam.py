@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import math
 
-from .. import _host_blas
-from .optimizer import Optimizer, register, zeros_state
+from .optimizer import Optimizer, blend, register, zeros_state
 
 __all__ = ["Adam"]
-
-
-def blend(xp, alpha: float, x, beta: float, y, scratch) -> None:
-    """``y = alpha * x + beta * y`` in place: one OpenBLAS ``axpby`` pass over its
-    threads where it applies (``_host_blas``), else NumPy's passes through ``scratch``
-    (an array like ``x``)."""
-    if _host_blas.axpby(alpha, x, beta, y):
-        return
-    if beta != 1.0:
-        y *= beta
-    xp.multiply(x, alpha, out=scratch)
-    y += scratch
 
 
 def adam_moments(xp, grad, mean, var, beta1: float, beta2: float, tmp) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-from .adam import adam_moments, blend
-from .optimizer import Optimizer, register, zeros_state
+from .adam import adam_moments
+from .optimizer import Optimizer, blend, register, zeros_state
 
 __all__ = ["AdamW"]
 

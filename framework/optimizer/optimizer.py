@@ -32,6 +32,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy
 
+from .. import _host_blas
 from ..context import Context
 from ..ndarray.ndarray import NDArray
 
@@ -447,6 +448,18 @@ def _astype(weight: NDArray, dtype) -> NDArray:
     """A raw copy of ``weight`` converted to ``dtype`` (not recorded)."""
     with weight._ctx.scope():
         return NDArray(weight._data.astype(dtype), weight._ctx)
+
+
+def blend(xp, alpha: float, x, beta: float, y, scratch) -> None:
+    """``y = alpha * x + beta * y`` in place: one OpenBLAS ``axpby`` pass over its
+    threads where it applies (``_host_blas``), else NumPy's passes through ``scratch``
+    (an array like ``x``; it may be ``x`` itself when ``x`` is not needed after)."""
+    if _host_blas.axpby(alpha, x, beta, y):
+        return
+    if beta != 1.0:
+        y *= beta
+    xp.multiply(x, alpha, out=scratch)
+    y += scratch
 
 
 def zeros_state(weight: NDArray, dtype=None) -> NDArray:

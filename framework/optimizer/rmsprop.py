@@ -2,7 +2,7 @@
 Hinton) and ``rmspropalex_update`` (Graves, centered))."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, register, zeros_state
+from .optimizer import Optimizer, blend, register, zeros_state
 
 __all__ = ["RMSProp"]
 
@@ -48,34 +48,26 @@ class RMSProp(Optimizer):
         tmp = self._scratch(1, w, ctx)
         xp.multiply(g, self.rescale_grad, out=grad)
         if wd:
-            xp.multiply(w, wd, out=tmp)
-            grad += tmp
+            blend(xp, wd, w, 1.0, grad, tmp)
         self._clip(grad, xp)
         gamma1 = self.gamma1
         n = state[0]._data
-        n *= gamma1
         xp.multiply(grad, grad, out=tmp)
-        tmp *= 1. - gamma1
-        n += tmp
+        blend(xp, 1. - gamma1, tmp, gamma1, n, tmp)
         if not self.centered:
             xp.add(n, self.epsilon, out=tmp)
             xp.sqrt(tmp, out=tmp)
             grad /= tmp
-            grad *= lr
-            w -= grad
+            blend(xp, -lr, grad, 1.0, w, grad)
         else:
             mean, delta = state[1]._data, state[2]._data
-            mean *= gamma1
-            xp.multiply(grad, 1. - gamma1, out=tmp)
-            mean += tmp
+            blend(xp, 1. - gamma1, grad, gamma1, mean, tmp)
             xp.multiply(mean, mean, out=tmp)
             xp.subtract(n, tmp, out=tmp)
             tmp += self.epsilon
             xp.sqrt(tmp, out=tmp)
             grad /= tmp
-            grad *= lr
-            delta *= self.gamma2
-            delta -= grad
+            blend(xp, -lr, grad, self.gamma2, delta, grad)
             w += delta
         cw = self.clip_weights
         if cw and cw >= 0:
