@@ -12,8 +12,8 @@ __all__ = ["Adam"]
 def adam_moments(xp, grad, mean, var, beta1: float, beta2: float, tmp) -> None:
     """Adam's moments in place: ``mean = beta1 * mean + (1 - beta1) * grad``,
     ``var = beta2 * var + (1 - beta2) * grad**2`` (``tmp``: scratch like ``grad``).
-    Three passes where OpenBLAS applies, seven in NumPy: an MLP's Adam update
-    (268,000 values) 0.5 against 1.2 ms."""
+    Three passes where OpenBLAS applies, seven in NumPy (the MLP's whole Adam update,
+    268,000 values: 0.77-0.78 against 0.88-0.96 ms)."""
     blend(xp, 1. - beta1, grad, beta1, mean, tmp)
     xp.multiply(grad, grad, out=tmp)
     blend(xp, 1. - beta2, tmp, beta2, var, tmp)

@@ -350,12 +350,11 @@ def _row_sums(xp, m):
     return total
 
 
-def conv_grad_data(xp, geom: ConvGeometry, gy, w, in_sizes: Shape, b=None,
-                   batch_last_out: bool = False):
+def conv_grad_data(xp, geom: ConvGeometry, gy, w, in_sizes: Shape, b=None):
     """d(sum(conv(x, W) * gy)) / dx for x of spatial size ``in_sizes`` (MXNet's
-    Deconvolution of gy), plus ``b`` on the channel axis. ``batch_last_out`` (x lay
-    batch-last in memory, channel-first layouts): a batch-last result is returned as
-    a view of its (C, *S, N) accumulator, in x's memory order, instead of a copy.
+    Deconvolution of gy), plus ``b`` on the channel axis. With
+    ``geom.batch_last_input`` (x lay batch-last in memory) the batch-last result is
+    returned as a view of its (C, *S, N) accumulator, in x's memory order, not a copy.
 
     Two ways, each one product:
     - the kernel's transpose times gy, then col2im (a slice-add per kernel offset);
@@ -396,7 +395,7 @@ def conv_grad_data(xp, geom: ConvGeometry, gy, w, in_sizes: Shape, b=None,
         spatial = tuple(range(1, nd + 1))
         order = (nd + 1,) + spatial + (0,) if geom.channel_last else (nd + 1, 0) + spatial
         moved = acc.transpose(order)
-        if batch_last_out and not geom.channel_last:
+        if geom.batch_last_input:
             out = moved
         else:
             out = xp.empty(moved.shape, dtype=acc.dtype)
@@ -450,8 +449,7 @@ class ConvolutionOp(ReluEpilogue, Operator):
         elif cols is not None:
             WORKSPACE.give(self.xp, cols)
         if self.wants(0):
-            # data lying batch-last gets its gradient in that order
-            gx = DeconvolutionOp(self.geom, self.in_sizes, self.geom.batch_last_input)(gy, w)
+            gx = DeconvolutionOp(self.geom, self.in_sizes)(gy, w)
         if len(self.parents) == 2:
             return gx, gw
         if bias and gb is None:
@@ -474,11 +472,11 @@ class DeconvolutionOp(Operator):
     saves_inputs = (0, 1)
     input_users = ((1,), (0,))
 
-    def __init__(self, geom: ConvGeometry, out_sizes: Shape, batch_last_out: bool = False) -> None:
-        self.geom, self.out_sizes, self.batch_last_out = geom, tuple(out_sizes), batch_last_out
+    def __init__(self, geom: ConvGeometry, out_sizes: Shape) -> None:
+        self.geom, self.out_sizes = geom, tuple(out_sizes)
 
     def forward(self, x, w, b=None):
-        return conv_grad_data(self.xp, self.geom, x, w, self.out_sizes, b, self.batch_last_out)
+        return conv_grad_data(self.xp, self.geom, x, w, self.out_sizes, b)
 
     def backward(self, gy):
         x, w = self.saved_inputs
