@@ -166,6 +166,14 @@ def check_same(runners) -> bool:
 
 
 # ---------------------------------------------------------------- profiling
+def _matmul_flops(a, b) -> int:
+    """2 * M * K * N over the broadcast batch of ``numpy.matmul(a, b)`` for operand shapes
+    ``a`` and ``b``; a 1-D operand is a vector (matmul's rule), as in ``_row_sums``."""
+    a = (1,) + tuple(a) if len(a) == 1 else tuple(a)
+    b = tuple(b) + (1,) if len(b) == 1 else tuple(b)
+    return 2 * math.prod(np.broadcast_shapes(a[:-2], b[:-2])) * a[-2] * a[-1] * b[-1]
+
+
 @contextlib.contextmanager
 def timed_parts(totals, products):
     """Time the framework's conv work by part while inside.
@@ -195,9 +203,7 @@ def timed_parts(totals, products):
                 entry[1] += 1
                 if part == "gemm":
                     a, b = args[0].shape, args[1].shape
-                    flops = 2 * math.prod(np.broadcast_shapes(a[:-2], b[:-2])) * a[-2] * a[-1] \
-                        * b[-1]
-                    products.append((f"{a} @ {b}", seconds, flops))
+                    products.append((f"{a} @ {b}", seconds, _matmul_flops(a, b)))
         return wrapper
 
     for part, (owner, attr, clock) in targets.items():

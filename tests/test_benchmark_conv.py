@@ -47,3 +47,17 @@ def test_conv_benchmark_rejects_bad_options():
     done = subprocess.run([sys.executable, str(SCRIPT), "--repeat", "0"], cwd=ROOT,
                           env=SCRIPT_ENV, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "at least 1" in done.stderr
+
+
+def test_profile_counts_matmul_flops_by_numpy_rules():
+    spec = importlib.util.spec_from_file_location("conv_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    assert module._matmul_flops((1, 64, 576), (1, 576, 100)) == 2 * 64 * 576 * 100
+    assert module._matmul_flops((64, 98, 1024), (1024,)) == 2 * 64 * 98 * 1024   # a vector
+    assert module._matmul_flops((5,), (5, 3)) == 2 * 5 * 3
+    assert module._matmul_flops((4, 2, 3), (3, 7)) == 2 * 4 * 2 * 3 * 7
