@@ -349,3 +349,49 @@ def test_convolutions_before_max_pooling_run_in_the_batch_last_order(min_images,
     for watched, plain, hybrid in zip(*results):
         np.testing.assert_allclose(plain, watched, rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(hybrid, plain)
+
+
+def test_a_dense_feeding_a_dense_gives_its_product_batch_last(ctx, monkeypatch):
+    """In a Sequential, a Dense followed by a Dense computes its product as W x^T and
+    passes on the (N, units) view of it (``dense(batch_last=True)``); the last layer
+    and watched (hooked) layers run as written. Output and gradients equal the hooked
+    net's to float32 rounding; the hybridized net gives the imperative bits."""
+    from framework.ndarray.ops import fully_connected as fc_ops
+    seen = []
+    forward = fc_ops.FullyConnectedOp.forward
+
+    def spy(self, *arrays):
+        seen.append(self.batch_last)
+        return forward(self, *arrays)
+
+    monkeypatch.setattr(fc_ops.FullyConnectedOp, "forward", spy)
+
+    def mlp(watched: bool):
+        fw.random.seed(4)
+        net = fw.nn.HybridSequential()
+        net.add(fw.nn.Dense(7, activation="relu", in_units=6),
+                fw.nn.Dense(5, activation="tanh", in_units=7), fw.nn.Dense(3, in_units=5))
+        net.initialize(fw.init.Xavier(), ctx=ctx)
+        if watched:
+            net[1].register_forward_hook(lambda *args: None)
+        return net
+
+    xh = _r(4, 6)
+    results = []
+    for watched, hybrid in ((True, False), (False, False), (False, True)):
+        net = mlp(watched)
+        if hybrid:
+            net.hybridize()
+        seen.clear()
+        for _ in range(2):          # the second call of a hybridized net replays its graph
+            with autograd.record():
+                out = net(nd.array(xh, ctx=ctx))
+                loss = nd.sum(out * out)
+            loss.backward()
+        assert seen[:3] == ([False, False, False] if watched else [True, True, False])
+        assert out._data.flags.c_contiguous
+        results.append([out.asnumpy()] + [p.grad().asnumpy()
+                                           for p in net.collect_params().values()])
+    for watched, plain, hybrid in zip(*results):
+        np.testing.assert_allclose(plain, watched, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(hybrid, plain)

@@ -6,6 +6,7 @@ import torch.nn.functional as TF
 
 import framework as fw
 from framework import nd
+from framework.ndarray.ops.fully_connected import dense
 from framework.test_utils import assert_almost_equal
 
 from op_harness import OpCase, check, parametrize
@@ -39,6 +40,17 @@ CASES = [
     OpCase("1-D data, flatten=False", lambda x, w, b: nd.FullyConnected(x, w, b, flatten=False),
            inputs=[(4,), (3, 4), (3,)], numpy_ref=lambda x, w, b: w @ x + b,
            torch_ref=lambda x, w, b: TF.linear(x, w, b)),
+    OpCase("batch-last product", lambda x, w, b: dense(x, w, b, batch_last=True),
+           inputs=[(3, 5), (4, 5), (4,)], numpy_ref=np_fc, torch_ref=torch_fc),
+    OpCase("batch-last product of 4-D data with relu",
+           lambda x, w, b: dense(x, w, b, relu=True, batch_last=True),
+           inputs=[(2, 2, 2, 3), (3, 12), (3,)],
+           numpy_ref=lambda x, w, b: np.maximum(np_fc(x, w, b), 0),
+           torch_ref=lambda x, w, b: TF.relu(torch_fc(x, w, b))),
+    OpCase("batch-last asked, flatten=False on 3-D data: as FullyConnected",
+           lambda x, w: dense(x, w, no_bias=True, flatten=False, batch_last=True),
+           inputs=[(2, 3, 4), (5, 4)], numpy_ref=lambda x, w: np_fc(x, w, None, False),
+           torch_ref=lambda x, w: torch_fc(x, w, None, False)),
 ]
 
 
@@ -177,3 +189,18 @@ def test_data_lying_transposed_gets_its_gradient_in_the_same_order(ctx):
                         w.grad.asnumpy()])
     for got, want in zip(*results):
         assert_almost_equal(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_batch_last_product_is_a_view_of_w_times_x_transposed(ctx):
+    """``batch_last``: the product is (num_hidden, N) in memory, returned as its (N,
+    num_hidden) view, with FullyConnected's values (to float64 rounding); its data
+    gradient comes in the data's own order."""
+    rng = np.random.RandomState(6)
+    xh, wh, bh = rng.standard_normal((6, 5)), rng.standard_normal((3, 5)), rng.standard_normal(3)
+    x, w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (xh, wh, bh))
+    x.attach_grad()
+    with fw.autograd.record():
+        y = dense(x, w, b, batch_last=True)
+    y.backward(nd.array(rng.standard_normal((6, 3)), ctx=ctx, dtype="float64"))
+    assert y.shape == (6, 3) and y._data.strides == (8, 48)
+    assert_almost_equal(y.asnumpy(), xh @ wh.T + bh, rtol=1e-12, atol=1e-12)

@@ -7,9 +7,9 @@ import numbers
 
 from .. import ndarray as _nd
 from ..block import Block, HybridBlock
-from ..ndarray.ops.fully_connected import fully_connected_relu
+from ..ndarray.ops.fully_connected import dense
 from .activation import fuses_relu, layer_activation, relu_deferred
-from .sequential import HybridSequential, Sequential
+from .sequential import HybridSequential, Sequential, output_batch_last
 
 __all__ = ["Dense", "Flatten", "Lambda", "HybridLambda", "Identity", "Concatenate",
            "HybridConcatenate", "Dropout", "Embedding"]
@@ -43,6 +43,8 @@ class Dense(HybridBlock):
                 self.bias = None
             self.act = layer_activation(activation)
 
+    _dense_product = True        # a Sequential may have it give its product batch-last
+
     def infer_shape(self, x, *args) -> None:
         in_units = math.prod(x.shape[1:]) if self._flatten else x.shape[-1]
         self.weight.shape = (self.weight.shape[0], in_units)
@@ -53,13 +55,18 @@ class Dense(HybridBlock):
 
     def hybrid_forward(self, F, x, weight, bias=None):
         act = self.act
-        if self._fuses_relu(F):
-            if not relu_deferred(self):
-                return fully_connected_relu(x, weight, bias, no_bias=bias is None,
-                                            num_hidden=self._units, flatten=self._flatten)
-            act = None                   # its Sequential runs it after the max pooling
-        out = F.FullyConnected(x, weight, bias, no_bias=bias is None, num_hidden=self._units,
-                               flatten=self._flatten, name="fwd")
+        relu = self._fuses_relu(F)
+        if relu and relu_deferred(self):
+            act = relu = None            # its Sequential runs it after the max pooling
+        batch_last = F is _nd and output_batch_last(self)
+        if relu or batch_last:           # one operator (see ``dense``)
+            out = dense(x, weight, bias, no_bias=bias is None, num_hidden=self._units,
+                        flatten=self._flatten, relu=bool(relu), batch_last=batch_last)
+            if relu:
+                return out
+        else:
+            out = F.FullyConnected(x, weight, bias, no_bias=bias is None,
+                                   num_hidden=self._units, flatten=self._flatten, name="fwd")
         if act is not None:
             out = act(out)
         return out

@@ -23,9 +23,18 @@ the order the convolution's products read (LeNet's training step 0.88-0.90x the
 time again). Its values are the same; its first layer's products then run over
 the whole batch instead of image by image, so the gradients may differ in the
 last bits (float32 rounding).
+
+Likewise a ``Dense`` followed by a ``Dense`` computes its product as W x^T and
+passes on the (N, units) view of it (``dense(batch_last=True)``); the next layer
+reads that data transposed, and both layers' products take the orientations
+OpenBLAS runs faster (the MLP's training step 0.93-0.96x the time, paired steps
+in one process). The values differ from the layers run one by one in the last
+bits (float32 rounding). The last layer's output, and any watched (hooked)
+layer's, is laid out as usual.
 """
 from __future__ import annotations
 
+import threading
 import warnings
 
 from .._flags import STATE
@@ -57,7 +66,14 @@ def _chain(blocks, x, args):
                     _activation.DEFERRAL.layer = None
                 relu = block.act
                 continue
-        x = block(x, *args)
+        if not args and i + 1 < len(blocks) and _dense_feeds_dense(block, blocks[i + 1], x):
+            HINTS.batch_last = block
+            try:
+                x = block(x)
+            finally:
+                HINTS.batch_last = None
+        else:
+            x = block(x, *args)
         if relu is not None:
             x, relu = relu(x), None
         args = []
@@ -67,6 +83,27 @@ def _chain(blocks, x, args):
     if args:
         x = tuple([x] + list(args))
     return x
+
+
+class _Hints(threading.local):
+    batch_last = None      # the Dense whose output the next Dense reads (``output_batch_last``)
+
+
+HINTS = _Hints()
+
+
+def output_batch_last(layer) -> bool:
+    """Whether ``layer`` should give its product batch-last in this call: its Sequential
+    feeds it to another Dense (see the module docstring)."""
+    return HINTS.batch_last is layer
+
+
+def _dense_feeds_dense(block, following, x) -> bool:
+    """Whether ``block`` and ``following`` are fully connected layers (``_dense_product``)
+    and the first's output may lie batch-last."""
+    return isinstance(x, NDArray) and getattr(block, "_dense_product", False) \
+        and getattr(following, "_dense_product", False) \
+        and _unwatched(block) and _unwatched(following)
 
 
 def _unwatched(block) -> bool:

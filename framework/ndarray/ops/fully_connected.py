@@ -13,7 +13,15 @@ blocks spread over the framework's pool by 1.3-2.5x at MLP shapes (batch 128,
 
 ``relu=True`` makes the operator relu(x W^T + b), in place on the product, and
 its gradient passes the output gradient through relu's first (``ReluGrad``):
-``Dense(activation='relu')`` is then one graph node, as ``fully_connected_relu``.
+``Dense(activation='relu')`` is then one graph node (``dense``).
+
+``batch_last=True`` (a Dense whose output goes to another Dense in a Sequential)
+computes the product as W x^T, (num_hidden, N), and returns its (N, num_hidden)
+view: the next layer then reads its data transposed, and the products of both
+directions take the orientations OpenBLAS runs faster at MLP shapes (batch 128,
+784-256-256-10: the forward products 0.95x, 0.81x and 0.39x the time, the weight
+gradients' 0.94x and 0.97x, the last layer's gradients 1.3x and 1.9x of
+microseconds; the training step 0.93x and 0.96x in paired runs).
 
 With ``flatten=True`` (MXNet's default) the data (N, d1, d2, ...) is read as
 the matrix (N, d1*d2*...); with ``flatten=False`` the product applies to the
@@ -47,8 +55,9 @@ class FullyConnectedOp(ReluEpilogue, Operator):
     saves_inputs = (0, 1)
     input_users = ((1,), (0,))       # data is read for the weight's gradient, weight for data's
 
-    def __init__(self, flatten: bool, relu: bool = False) -> None:
+    def __init__(self, flatten: bool, relu: bool = False, batch_last: bool = False) -> None:
         self.flatten = flatten
+        self.batch_last = batch_last     # product as W x^T (H, M), returned as its (M, H) view
         if relu:
             self.fuse_relu()
 
@@ -67,6 +76,11 @@ class FullyConnectedOp(ReluEpilogue, Operator):
         # data lying transposed in memory (a pooled batch-last array, flattened: a view)
         # gets its gradient in the same order
         self.x_transposed = not rows.flags.c_contiguous and rows.T.flags.c_contiguous
+        if self.batch_last:              # rows (M, K) -> (H, M): the product of the next layer
+            y = self.xp.matmul(w, rows.T)
+            if b is not None:
+                y += b[:, None]
+            return self.relu_output(y).T
         y = self.xp.matmul(rows, w.T)
         if b is not None:
             y += b
@@ -155,15 +169,19 @@ def FullyConnected(data: NDArray, weight: NDArray, bias: Optional[NDArray] = Non
                      "FullyConnected")
 
 
-def fully_connected_relu(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
-                         num_hidden: Optional[int] = None, no_bias: bool = False,
-                         flatten: bool = True) -> NDArray:
-    """``relu(FullyConnected(...))`` as one operator: what ``nn.Dense(activation='relu')``
-    runs. Same arguments and shapes as ``FullyConnected``."""
-    return _apply(data, weight, bias, num_hidden, no_bias, flatten, True)
+def dense(data: NDArray, weight: NDArray, bias: Optional[NDArray] = None,
+          num_hidden: Optional[int] = None, no_bias: bool = False, flatten: bool = True,
+          relu: bool = False, batch_last: bool = False) -> NDArray:
+    """``FullyConnected`` as ``nn.Dense`` runs it, one operator: with ``relu``,
+    relu(FullyConnected(...)); with ``batch_last`` (a Dense whose output goes to another
+    Dense, see ``nn/sequential.py``) the product is computed as W x^T, (num_hidden, N),
+    and returned as its (N, num_hidden) view. Same arguments and shapes as
+    ``FullyConnected``; ``batch_last`` applies to 2-D products (``flatten``, or 2-D data)."""
+    return _apply(data, weight, bias, num_hidden, no_bias, flatten, relu, batch_last)
 
 
-def _apply(data, weight, bias, num_hidden, no_bias, flatten, relu: bool) -> NDArray:
+def _apply(data, weight, bias, num_hidden, no_bias, flatten, relu: bool,
+           batch_last: bool = False) -> NDArray:
     """Check the arguments of a FullyConnected call and apply the operator."""
     op = "FullyConnected"
     check_array(data, op)
@@ -174,7 +192,7 @@ def _apply(data, weight, bias, num_hidden, no_bias, flatten, relu: bool) -> NDAr
     if len(wshape) != 2:
         raise ValueError(f"operator {op}: weight must be 2-D (num_hidden, input size), got "
                          f"shape {wshape}")
-    fc = FullyConnectedOp(bool(flatten), relu)
+    fc = FullyConnectedOp(bool(flatten), relu, batch_last and (bool(flatten) or len(dshape) == 2))
     k = fc.rows(dshape)[1]
     hidden = wshape[0]
     if num_hidden is not None and int(num_hidden) != hidden:
