@@ -331,9 +331,23 @@ def test_convolutions_before_max_pooling_run_in_the_batch_last_order(min_images,
         return net
 
     xh = _r(3, 1, 20, 20)           # 16 x 16 outputs: the first layer would run per image
+
+    def check(net, watched, hybrid, out):
+        if not hybrid:               # (a hybridized slice replays its children's graphs)
+            pooled = net[:2](nd.array(xh, ctx=ctx))
+            assert (pooled._data.strides[0] == 4) == (batch_last and not watched)
+
+    _watched_plain_hybridized_agree(lenet_like, xh, ctx, check)
+
+
+def _watched_plain_hybridized_agree(build, xh, ctx, check):
+    """Train ``build(watched)`` two steps on ``xh`` as watched (hooked), plain and
+    hybridized nets, calling ``check(net, watched, hybrid, out)`` after each: the plain
+    net's output and gradients equal the watched net's to float32 rounding, the
+    hybridized net's are the plain net's bits."""
     results = []
     for watched, hybrid in ((True, False), (False, False), (False, True)):
-        net = lenet_like(watched)
+        net = build(watched)
         if hybrid:
             net.hybridize()
         for _ in range(2):          # the second call of a hybridized net replays its graph
@@ -341,9 +355,7 @@ def test_convolutions_before_max_pooling_run_in_the_batch_last_order(min_images,
                 out = net(nd.array(xh, ctx=ctx))
                 loss = nd.sum(out * out)
             loss.backward()
-        if not hybrid:               # (a hybridized slice replays its children's graphs)
-            pooled = net[:2](nd.array(xh, ctx=ctx))
-            assert (pooled._data.strides[0] == 4) == (batch_last and not watched)
+        check(net, watched, hybrid, out)
         results.append([out.asnumpy()] + [p.grad().asnumpy()
                                            for p in net.collect_params().values()])
     for watched, plain, hybrid in zip(*results):
@@ -376,22 +388,9 @@ def test_a_dense_feeding_a_dense_gives_its_product_batch_last(ctx, monkeypatch):
             net[1].register_forward_hook(lambda *args: None)
         return net
 
-    xh = _r(4, 6)
-    results = []
-    for watched, hybrid in ((True, False), (False, False), (False, True)):
-        net = mlp(watched)
-        if hybrid:
-            net.hybridize()
-        seen.clear()
-        for _ in range(2):          # the second call of a hybridized net replays its graph
-            with autograd.record():
-                out = net(nd.array(xh, ctx=ctx))
-                loss = nd.sum(out * out)
-            loss.backward()
+    def check(net, watched, hybrid, out):
         assert seen[:3] == ([False, False, False] if watched else [True, True, False])
         assert out._data.flags.c_contiguous
-        results.append([out.asnumpy()] + [p.grad().asnumpy()
-                                           for p in net.collect_params().values()])
-    for watched, plain, hybrid in zip(*results):
-        np.testing.assert_allclose(plain, watched, rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(hybrid, plain)
+        seen.clear()
+
+    _watched_plain_hybridized_agree(mlp, _r(4, 6), ctx, check)
