@@ -19,9 +19,10 @@ its gradient passes the output gradient through relu's first (``ReluGrad``):
 computes the product as W x^T, (num_hidden, N), and returns its (N, num_hidden)
 view: the next layer then reads its data transposed, and the products of both
 directions take the orientations OpenBLAS runs faster at MLP shapes (batch 128,
-784-256-256-10: the forward products 0.95x, 0.81x and 0.39x the time, the weight
-gradients' 0.94x and 0.97x, the last layer's gradients 1.3x and 1.9x of
-microseconds; the training step 0.93x and 0.96x in paired runs).
+784-256-256-10: the forward products 0.95x, 0.81x and 0.39x the time, two weight
+gradients 0.94x and 0.97x; only the last layer's two small gradient products are
+slower, 15 against 11 and 17 against 9 us; the training step 0.93x and 0.96x the
+time in paired runs).
 
 With ``flatten=True`` (MXNet's default) the data (N, d1, d2, ...) is read as
 the matrix (N, d1*d2*...); with ``flatten=False`` the product applies to the
