@@ -193,8 +193,8 @@ def test_data_lying_transposed_gets_its_gradient_in_the_same_order(ctx):
 
 def test_batch_last_product_is_a_view_of_w_times_x_transposed(ctx):
     """``batch_last``: the product is (num_hidden, N) in memory, returned as its (N,
-    num_hidden) view, with FullyConnected's values (to float64 rounding); its data
-    gradient comes in the data's own order."""
+    num_hidden) view, with FullyConnected's values (to float64 rounding), and it
+    back-propagates (its gradients are checked by the harness cases above)."""
     rng = np.random.RandomState(6)
     xh, wh, bh = rng.standard_normal((6, 5)), rng.standard_normal((3, 5)), rng.standard_normal(3)
     x, w, b = (nd.array(a, ctx=ctx, dtype="float64") for a in (xh, wh, bh))
