@@ -121,6 +121,30 @@ def test_blocked_sum_agrees_with_float64_on_every_layout(ctx, dtype, interleave_
                                    rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_column_sums_of_a_matrix_agree_with_float64(ctx, dtype, order):
+    """A matrix's sum over axis 0 (a bias gradient: up to SEQUENTIAL_LIMIT rows) is one
+    product with a vector of ones on the host; values, shapes, dtypes and non-finite
+    entries as NumPy's sum, on either memory order."""
+    rng = np.random.RandomState(1)
+    for rows, cols in ((accumulate.SEQUENTIAL_LIMIT, 3), (128, 256), (3, 200), (513, 4)):
+        host = rng.randn(rows, cols).astype(dtype)
+        host[0, 0], host[1, 1], host[2, 2] = np.inf, np.nan, -np.inf
+        host[1, 0] = -np.inf                     # inf + -inf in column 0: NaN
+        ref = host.astype(np.float64).sum(axis=0)
+        x = nd.array(host, ctx=ctx, dtype=dtype)
+        if order == "F":                         # (a batch-last Dense's output gradient)
+            x._data = x._data.T.copy().T
+        assert x._data.flags.f_contiguous == (order == "F")
+        for keepdims in (False, True):
+            got = nd.sum(x, axis=0, keepdims=keepdims)
+            assert got.dtype == np.dtype(dtype)
+            assert got.shape == ((1, cols) if keepdims else (cols,))
+            np.testing.assert_allclose(got.asnumpy().reshape(cols), ref, rtol=1e-5,
+                                       atol=1e-5 * rows)
+
+
 # ------------------------------------------------------------------ divide
 def test_divide_denominator_gradient_in_float16(ctx):
     a = nd.array([1000.0], ctx=ctx, dtype="float16")

@@ -10,7 +10,11 @@ outer axis as a tree of ``BLOCK``-row sums (interleaved blocks, so each step
 is one NumPy call over contiguous slabs): the error then grows with
 BLOCK * log_BLOCK(n) instead of n, like PyTorch's cascade sum, at NumPy's own
 speed. Shorter sums (a bias gradient over a batch of 256) take NumPy's single
-call unchanged.
+call unchanged, except a host matrix's column sums (axis 0 of a C- or F-ordered
+float32/64 matrix, up to ``SEQUENTIAL_LIMIT`` rows: the bias gradient of a Dense),
+which are one matrix-vector product with ones: (128, 256) in 3.4 against 8.9 us
+(C order) and 16 us (F order, a batch-last Dense's gradient), the bias gradients
+of the MLP's training step 95 against 57 us.
 """
 from __future__ import annotations
 
@@ -50,6 +54,11 @@ def accurate_sum(xp, x, axes: Tuple[int, ...], keepdims: bool = False, dtype=Non
     if kind == "f" and xdtype.itemsize >= 4 and x.size <= SEQUENTIAL_LIMIT \
             and (dtype is None or dtype == xdtype):
         return x.sum(axis=axes, keepdims=keepdims)  # few float32/64 values: NumPy's sum
+    if len(axes) == 1 and axes[0] == 0 and x.ndim == 2 and xp is numpy and kind == "f" \
+            and xdtype.itemsize >= 4 and (dtype is None or dtype == xdtype) \
+            and x.shape[0] <= SEQUENTIAL_LIMIT and (x.flags.c_contiguous or x.flags.f_contiguous):
+        total = numpy.matmul(_ones(x.shape[0], xdtype), x)    # the column sums: one gemv
+        return total[None] if keepdims else total
     acc = accumulator(xdtype)
     dtype = xdtype if dtype is None else numpy.dtype(dtype)
     if kind != "f" or not axes or x.size == 0 or _sequential_rows(x, axes) <= SEQUENTIAL_LIMIT:
@@ -68,6 +77,20 @@ def accurate_sum(xp, x, axes: Tuple[int, ...], keepdims: bool = False, dtype=Non
     out_shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
     return y.reshape(out_shape) if keepdims else y.reshape(
         tuple(d for i, d in enumerate(x.shape) if i not in axes))
+
+
+_ONES = {}      # (length, dtype) -> a read-only host vector of ones
+
+
+def _ones(length: int, dtype) -> numpy.ndarray:
+    """A read-only NumPy vector of ``length`` ones of ``dtype`` (cached)."""
+    key = (length, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = numpy.ones(length, dtype=dtype)
+        ones.flags.writeable = False
+        _ONES[key] = ones
+    return ones
 
 
 def _sequential_rows(x, axes: Tuple[int, ...]) -> int:
