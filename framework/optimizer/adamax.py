@@ -1,7 +1,7 @@
 """AdaMax (MXNet 1.9.1's ``Adamax``, a Python update)."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, register, zeros_state
+from .optimizer import Optimizer, blend, register, zeros_state
 
 __all__ = ["Adamax"]
 
@@ -40,9 +40,7 @@ class Adamax(Optimizer):
             xp.multiply(w, wd, out=tmp)
             grad += tmp
         self._clip(grad, xp, fused=False)
-        m *= self.beta1
-        xp.multiply(grad, 1. - self.beta1, out=tmp)
-        m += tmp
+        blend(xp, 1. - self.beta1, grad, self.beta1, m, tmp)
         u *= self.beta2
         xp.abs(grad, out=tmp)
         xp.maximum(u, tmp, out=u)

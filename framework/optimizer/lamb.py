@@ -2,6 +2,7 @@
 ``phase2`` kernels)."""
 from __future__ import annotations
 
+from .adam import adam_moments
 from .optimizer import Optimizer, register, zeros_state
 
 __all__ = ["LAMB"]
@@ -51,13 +52,7 @@ class LAMB(Optimizer):
         tmp = self._scratch(1, w, ctx)
         xp.multiply(g, self.rescale_grad, out=grad)
         self._clip(grad, xp)
-        mean *= b1
-        xp.multiply(grad, 1. - b1, out=tmp)
-        mean += tmp
-        var *= b2
-        xp.multiply(grad, grad, out=tmp)
-        tmp *= 1. - b2
-        var += tmp
+        adam_moments(xp, grad, mean, var, b1, b2, tmp)
         if self.bias_correction:                     # d in grad
             xp.divide(var, 1. - b2 ** t, out=tmp)
             xp.sqrt(tmp, out=tmp)

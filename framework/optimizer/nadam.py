@@ -1,6 +1,7 @@
 """Nadam (MXNet 1.9.1's ``Nadam``, a Python update)."""
 from __future__ import annotations
 
+from .adam import adam_moments
 from .optimizer import Optimizer, register, zeros_state
 
 __all__ = ["Nadam"]
@@ -55,13 +56,7 @@ class Nadam(Optimizer):
         momentum_t_1 = self.beta1 * (1. - 0.5 * (pow(0.96, (t + 1) * self.schedule_decay)))
         self.m_schedule = self.m_schedule * momentum_t
         m_schedule_next = self.m_schedule * momentum_t_1
-        m *= self.beta1
-        xp.multiply(grad, 1. - self.beta1, out=tmp)
-        m += tmp
-        v *= self.beta2
-        xp.multiply(grad, grad, out=tmp)
-        tmp *= 1. - self.beta2
-        v += tmp
+        adam_moments(xp, grad, m, v, self.beta1, self.beta2, tmp)
         # m_bar = (1 - mu_t) * grad / (1 - m_schedule) + mu_next * m / (1 - m_schedule_next)
         grad *= (1. - momentum_t) / (1. - self.m_schedule)
         xp.multiply(m, momentum_t_1 / (1. - m_schedule_next), out=tmp)
