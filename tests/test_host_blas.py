@@ -185,11 +185,14 @@ def test_sgd_update_through_the_library_is_the_numpy_rule(forced, momentum, wd):
     ("adamw", {}, 3), ("adamw", {"wd": 0.01}, 4),
     ("rmsprop", {}, 2), ("rmsprop", {"wd": 0.01}, 3),         # the square's average, the step
     ("rmsprop", {"centered": True}, 3),                       # and the mean
+    ("nadam", {}, 2), ("lamb", {}, 2),                        # Adam's two moments
+    ("adamax", {}, 1),                                        # the first moment
 ])
 def test_moment_updates_through_the_library_are_the_numpy_rule(forced, optimizer, options,
                                                                blends):
-    """Adam's, AdamW's and RMSProp's moment updates and steps through ``axpby`` equal
-    the NumPy rule within rounding (float64 weights here: to 1e-12), three steps."""
+    """Adam's, AdamW's, RMSProp's, Nadam's, LAMB's and Adamax's moment updates (and
+    steps) through ``axpby`` equal the NumPy rule within rounding (float64 weights
+    here: to 1e-12), three steps."""
     results, calls = _trained_with_and_without(
         forced, optimizer, dict({"learning_rate": 0.1}, **options), "float64", 4)
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-14)
