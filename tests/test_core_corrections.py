@@ -123,10 +123,13 @@ def test_blocked_sum_agrees_with_float64_on_every_layout(ctx, dtype, interleave_
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_column_sums_of_a_matrix_agree_with_float64(ctx, dtype, order):
+def test_column_sums_of_a_matrix_agree_with_float64(ctx, dtype, order, monkeypatch):
     """A matrix's sum over axis 0 (a bias gradient: up to SEQUENTIAL_LIMIT rows) is one
-    product with a vector of ones on the host; values, shapes, dtypes and non-finite
-    entries as NumPy's sum, on either memory order."""
+    product with a vector of ones on the host (longer ones and device arrays take the
+    other paths); values, shapes, dtypes and non-finite entries as NumPy's sum, on
+    either memory order."""
+    lengths, ones = [], accumulate._ones
+    monkeypatch.setattr(accumulate, "_ones", lambda n, d: lengths.append(n) or ones(n, d))
     rng = np.random.RandomState(1)
     for rows, cols in ((accumulate.SEQUENTIAL_LIMIT, 3), (128, 256), (3, 200), (513, 4)):
         host = rng.randn(rows, cols).astype(dtype)
@@ -143,6 +146,8 @@ def test_column_sums_of_a_matrix_agree_with_float64(ctx, dtype, order):
             assert got.shape == ((1, cols) if keepdims else (cols,))
             np.testing.assert_allclose(got.asnumpy().reshape(cols), ref, rtol=1e-5,
                                        atol=1e-5 * rows)
+    on_host = ctx.device_type == "cpu"
+    assert lengths == ([512, 512, 128, 128, 3, 3] if on_host else [])
 
 
 # ------------------------------------------------------------------ divide
