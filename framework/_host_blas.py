@@ -9,13 +9,17 @@ convolutions' layout moves and the optimizers' updates call these through ctypes
 
 - ``transpose_into(src, dst)``: ``dst[...] = src.T`` for 2-D arrays;
 - ``axpby(alpha, x, beta, y)``: ``y = alpha * x + beta * y`` in place (``beta=1``:
-  ``saxpy``).
+  ``saxpy``);
+- ``gemm(alpha, a, b, beta, c)``: ``c = alpha * a @ b + beta * c`` on views as they lie,
+  so that products accumulate into one output (NumPy's ``matmul`` cannot): the
+  stride-1 convolutions' shifted products (``ndarray/ops/conv.py``).
 
 Each returns False, having done nothing, unless the library was found, the arrays
-are C-contiguous NumPy float32 or float64 arrays of one dtype, and they are large
-enough to beat the ctypes call (about 7 us); the caller then does the NumPy
-operation. Results equal NumPy's (a copy is a copy; an update may differ in the last
-bit, as OpenBLAS fuses its multiply and add). The library is looked up once, in the
+are NumPy float32 or float64 arrays of one dtype, C-contiguous (``gemm``: rows or
+columns contiguous), and large enough to beat the ctypes call (about 7 us; ``gemm``
+has no minimum, its callers are large); the caller then does the NumPy operation.
+Results equal NumPy's (a copy is a copy; an update may differ in the last bit, as
+OpenBLAS fuses its multiply and add; a product to rounding). The library is looked up once, in the
 files this process mapped (``/proc/self/maps``), under the names of NumPy's wheels
 (``scipy_openblas``, 64-bit integers) and of a plain OpenBLAS.
 ``FRAMEWORK_HOST_BLAS=off`` (read at import) or ``ENABLED = False`` turns it all off.
@@ -29,7 +33,7 @@ from typing import Optional
 
 import numpy
 
-__all__ = ["ENV_VAR", "applies", "axpby", "openblas", "transpose_into"]
+__all__ = ["ENV_VAR", "applies", "axpby", "gemm", "openblas", "transpose_into"]
 
 ENV_VAR = "FRAMEWORK_HOST_BLAS"
 ENABLED = os.environ.get(ENV_VAR, "").strip().lower() not in ("off", "0", "no", "false")
@@ -49,8 +53,14 @@ class _Library:
     def __init__(self, lib: ctypes.CDLL, cblas: str, plain: str, suffix: str) -> None:
         index = ctypes.c_int64 if suffix else ctypes.c_int
         self.path = lib._name
-        self.omatcopy, self.axpby, self.axpy = {}, {}, {}
+        self.omatcopy, self.axpby, self.axpy, self.gemm = {}, {}, {}, {}
         for code, real in (("s", ctypes.c_float), ("d", ctypes.c_double)):
+            f = getattr(lib, f"{cblas}{code}gemm{suffix}")
+            f.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, index, index, index, real,
+                          ctypes.c_void_p, index, ctypes.c_void_p, index, real,
+                          ctypes.c_void_p, index]
+            f.restype = None
+            self.gemm[code] = f
             f = getattr(lib, f"{cblas}{code}omatcopy{suffix}")
             f.argtypes = [ctypes.c_int, ctypes.c_int, index, index, real, ctypes.c_void_p,
                           index, ctypes.c_void_p, index]
@@ -139,6 +149,44 @@ def transpose_into(src, dst) -> bool:
     rows, cols = src.shape
     lib.omatcopy[code](_ROW_MAJOR, _TRANS, rows, cols, 1.0, _address(src), cols,
                        _address(dst), rows)
+    return True
+
+
+def _operand(a):
+    """(transposed, leading dimension) of a 2-D NumPy array that the BLAS reads as it
+    lies: rows contiguous (any row stride, a view of a wider matrix), or columns
+    contiguous (a transposed view); None otherwise."""
+    if type(a) is not numpy.ndarray or a.ndim != 2:
+        return None
+    item, (s0, s1), (r, c) = a.itemsize, a.strides, a.shape
+    if (s1 == item or c == 1) and s0 % item == 0 and s0 >= c * item:
+        return False, max(s0 // item, c, 1)
+    if (s0 == item or r == 1) and s1 % item == 0 and s1 >= r * item:
+        return True, max(s1 // item, r, 1)
+    return None
+
+
+def gemm(alpha: float, a, b, beta: float, c) -> bool:
+    """``c = alpha * a @ b + beta * c`` in place for 2-D float32/float64 arrays of one
+    dtype that the BLAS reads as they lie (``a`` and ``b``: rows or columns contiguous,
+    with any stride between them: views of a wider matrix, or transposed views; ``c``:
+    rows contiguous), ``c`` not overlapping ``a`` or ``b``. With ``beta`` 1 the product
+    accumulates into ``c``, which NumPy's ``matmul`` cannot. False (nothing done)
+    where it does not apply."""
+    if not ENABLED or a.dtype != b.dtype or a.dtype != c.dtype:
+        return False
+    code = {numpy.dtype(numpy.float32): "s", numpy.dtype(numpy.float64): "d"}.get(a.dtype)
+    ops = (_operand(a), _operand(b), _operand(c))
+    if code is None or None in ops or ops[2][0] or openblas() is None:
+        return False
+    (m, k), (k2, n) = a.shape, b.shape
+    if k2 != k or c.shape != (m, n):
+        raise ValueError(f"gemm: shapes {a.shape} @ {b.shape} -> {c.shape} do not fit")
+    (ta, lda), (tb, ldb), (_, ldc) = ops
+    if m and n:
+        _found["library"].gemm[code](_ROW_MAJOR, _TRANS if ta else _NO_TRANS,
+                                     _TRANS if tb else _NO_TRANS, m, n, k, alpha, _address(a),
+                                     lda, _address(b), ldb, beta, _address(c), ldc)
     return True
 
 

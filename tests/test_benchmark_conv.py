@@ -38,7 +38,7 @@ def test_conv_benchmark_smoke():
     assert re.search(r"operators split over \d+ threads", out), out
     for part in ("forward", "weight gradient", "data gradient"):
         assert re.search(rf"^    {part}\s+[\d.]+ ms$", out, re.M), out
-    assert re.search(rf"^  GEMM\s+[\d.]+ ms in \d+ matmul calls \([\d.]+ GFLOP\): "
+    assert re.search(rf"^  GEMM\s+[\d.]+ ms in \d+ product calls \([\d.]+ GFLOP\): "
                      rf"{RATE}, \d+% of the 2048x2048 product's", out, re.M), out
     assert re.search(r"^  im2col\s+[\d.]+ ms \(\d+ calls\)", out, re.M), out
 

@@ -198,3 +198,87 @@ def test_moment_updates_through_the_library_are_the_numpy_rule(forced, optimizer
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-14)
     if _host_blas.openblas() is not None:     # every blend went through the library
         assert len(calls) == 3 * blends
+
+
+# ------------------------------------------------------------------ gemm
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
+def test_gemm_is_the_product_on_views(dtype, beta):
+    """Row views of a wider matrix and transposed views, read as they lie."""
+    rng = np.random.RandomState(3)
+    big = rng.standard_normal((40, 60)).astype(dtype)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for a in (big[:5, :7], big[:7, 10:15].T, np.ascontiguousarray(big[:5, :7])):
+        for b in (big[10:17, 3:13], big[20:30, 30:37].T, rng.standard_normal((7, 10))
+                  .astype(dtype)):
+            c = rng.standard_normal((5, 10)).astype(dtype)
+            expected = 2.0 * (a.astype(np.float64) @ b) + beta * c
+            done = _host_blas.gemm(2.0, a, b, beta, c)
+            assert done == (_host_blas.openblas() is not None)
+            if done:
+                np.testing.assert_allclose(c, expected, rtol=tol, atol=tol)
+
+
+def test_gemm_leaves_what_it_cannot_do():
+    a, b = np.ones((3, 4), np.float32), np.ones((4, 2), np.float32)
+    c = np.zeros((3, 2), np.float32)
+    assert not _host_blas.gemm(1.0, a.astype(np.float16), b.astype(np.float16), 0.0,
+                               c.astype(np.float16))
+    assert not _host_blas.gemm(1.0, a, b.astype(np.float64), 0.0, c)
+    assert not _host_blas.gemm(1.0, np.ones((3, 8), np.float32)[:, ::2], b, 0.0, c)
+    assert not _host_blas.gemm(1.0, a, b, 0.0, np.zeros((2, 3), np.float32).T)
+    np.testing.assert_array_equal(c, 0)
+    if _host_blas.openblas() is not None:
+        with pytest.raises(ValueError, match="do not fit"):
+            _host_blas.gemm(1.0, a, b, 0.0, np.zeros((3, 3), np.float32))
+
+
+# ------------------------------------------------- shifted-product convolutions
+@pytest.mark.parametrize("shape,wshape,pad,bias", [
+    ((3, 16, 9, 9), (16, 16, 3, 3), (1, 1), True),
+    ((2, 32, 7, 8), (8, 32, 3, 3), (1, 1), False),
+    ((2, 16, 12, 12), (16, 16, 5, 5), (2, 2), True),
+    ((2, 20, 6, 6), (5, 20, 1, 1), (0, 0), True),
+    ((3, 16, 12), (16, 16, 3), (1,), True),
+    ((2, 16, 5, 6, 4), (16, 16, 3, 3, 3), (1, 1, 1), False),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_stride_one_convolutions_through_shifted_products(monkeypatch, shape, wshape, pad, bias,
+                                                         dtype):
+    """A stride-1 convolution (forward when no im2col matrix is kept, and the data
+    gradient) as one product per kernel offset of the padded data's shifted views
+    (``conv._shifted_product``) equals im2col and one product, at orders 1 and 2;
+    the library's ``gemm`` does them (prod(K) calls each)."""
+    from framework.ndarray.ops import conv as conv_ops
+    monkeypatch.setattr(conv_ops, "SHIFTED_MAX_GRID", 100.0)    # small grids qualify too
+    rng = np.random.RandomState(4)
+    xh, wh, bh = (rng.standard_normal(s).astype(dtype) for s in (shape, wshape, wshape[:1]))
+    kernel, taps = wshape[2:], int(np.prod(wshape[2:]))
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    results, calls = [], _count_done(monkeypatch, "gemm")
+
+    def conv(x, w, b):
+        return nd.Convolution(x, w, b, kernel=kernel, pad=pad, num_filter=wshape[0],
+                              no_bias=b is None)
+
+    for enabled in (True, False):
+        monkeypatch.setattr(_host_blas, "ENABLED", enabled)
+        x, w, b = (nd.array(a, dtype=dtype) for a in (xh, wh, bh))
+        b = b if bias else None
+        del calls[:]
+        predicted = conv(x, w, b)                               # no im2col matrix kept
+        forward_calls = len(calls)
+        x.attach_grad()
+        w.attach_grad()
+        with autograd.record():
+            first, = autograd.grad((conv(x, w, b) ** 2).sum(), [x], create_graph=True)
+            penalty = (first * first).sum()
+        penalty.backward()
+        results.append([predicted.asnumpy(), first.asnumpy(), w.grad.asnumpy()])
+        if enabled and _host_blas.openblas() is not None:
+            assert forward_calls == taps
+            assert len(calls) >= 2 * taps          # the data gradients, at least
+        else:
+            assert not calls
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.abs(expected).max())
