@@ -265,9 +265,9 @@ def _shifted_product(xp, window: Window, xf, wm, bias, out_sizes, plan):
     number of columns), and all of them accumulate into one (F, N * grid) output
     through the BLAS with beta 1 (``_host_blas.gemm``; NumPy's ``matmul`` cannot
     accumulate). The outputs computed at padding positions are dropped when the valid
-    ones are copied to (N, F, *O). ResNet's 3x3 layer (batch 32, 64 channels, 56x56):
-    86.5 against 147 ms for im2col and one product; its products run at 120 GFLOP/s
-    on the padded grid, 72% of a 2048x2048 product's speed."""
+    ones are copied to (N, F, *O). ResNet's 3x3 layer (batch 32, 64 channels, 56x56),
+    predicting: 106 against 156 ms for im2col and one product; its nine products ran
+    at 99-117 GFLOP/s (``benchmarks/conv.py --profile``)."""
     padded, shifts = plan
     n, c, f, kernel = xf.shape[0], xf.shape[1], wm.shape[1], window.kernel
     length = n * math.prod(padded)
