@@ -241,6 +241,10 @@ def test_gemm_leaves_what_it_cannot_do():
     ((2, 20, 6, 6), (5, 20, 1, 1), (0, 0), True),
     ((3, 16, 12), (16, 16, 3), (1,), True),
     ((2, 16, 5, 6, 4), (16, 16, 3, 3, 3), (1, 1, 1), False),
+    ((2, 16, 9, 9), (8, 16, 3, 3), (0, 0), True),              # no padding
+    ((2, 16, 7, 7), (8, 16, 3, 3), (2, 2), False),             # the output wider than the data
+    ((2, 16, 8, 9), (8, 16, 3, 3), (1, 0), True),              # padding along one axis
+    ((2, 50, 8, 8), (20, 50, 5, 5), (4, 4), False),            # full padding
 ])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_stride_one_convolutions_through_shifted_products(monkeypatch, shape, wshape, pad, bias,

@@ -29,7 +29,7 @@ gradient is wanted, and the data gradient as a convolution) makes none: one
 product per kernel offset reads a shifted view of the zero-padded data laid out
 as one (C, N * grid) matrix, and the products accumulate into one output through
 the BLAS (``_shifted_product``; ResNet's 3x3 layers at 56x56 and 28x28: 0.68x and
-0.76x the time). The weight gradient keeps im2col: nine products of depth N * grid
+0.69x the time). The weight gradient keeps im2col: nine products of depth N * grid
 took twice its time.
 
 Large temporaries (im2col matrices, product outputs) come from a workspace of
@@ -215,12 +215,12 @@ def _with_ones_row(geom: ConvGeometry, dtype) -> bool:
 
 
 # the shifted products (``_shifted_product``) need this many input channels (the depth
-# of each product) and at most this ratio of the padded grid to the output grid (3x3,
-# pad 1, batch 32, forward against im2col: 56x56 with 64 channels 106 against 156 ms,
-# 28x28 with 128 channels 82 against 108; 14x14 (ratio 1.31) with 256 channels 82
-# against 71, 7x7 (1.65) with 512 channels 97 against 65)
+# of each product) and at most this ratio of one image's grid to its output (3x3, pad
+# 1, batch 32, forward against im2col: 56x56 with 64 channels 101 against 148 ms,
+# 28x28 with 128 channels 72 against 103; 14x14 (ratio 1.15) with 256 channels 73
+# against 74; 7x7 (1.31) with 512 channels 78 against 59)
 SHIFTED_MIN_CHANNELS = 16
-SHIFTED_MAX_GRID = 1.3
+SHIFTED_MAX_GRID = 1.2
 
 
 def _shifted_plan(xp, geom: ConvGeometry, window: Window, xf, out_sizes):
@@ -230,10 +230,14 @@ def _shifted_plan(xp, geom: ConvGeometry, window: Window, xf, out_sizes):
     ``SHIFTED_MIN_CHANNELS`` input channels, a padded grid at most ``SHIFTED_MAX_GRID``
     times the output grid, no batch-last layout, and the BLAS reachable."""
     n, c, sizes = xf.shape[0], xf.shape[1], tuple(xf.shape[2:])
-    padded = tuple(s + 2 * p for s, p in zip(sizes, window.pad))
+    # one image's grid: ``pad`` zeros before each row (each plane, each image), which
+    # serve as the padding before it and, read past the end of the row before, as
+    # that row's padding after it (the last image's: the slack after the grids)
+    padded = tuple(s + p for s, p in zip(sizes, window.pad))
     if xp is not numpy or geom.groups != 1 or c < SHIFTED_MIN_CHANNELS or geom.channel_last \
             or geom.batch_last_output or geom.batch_last_input or not n \
             or any(st != 1 for st in window.stride) or any(d != 1 for d in window.dilate) \
+            or any(o > g for o, g in zip(out_sizes, padded)) \
             or xf.dtype not in (numpy.float32, numpy.float64) \
             or math.prod(padded) > SHIFTED_MAX_GRID * math.prod(out_sizes) \
             or not _host_blas.ENABLED or _host_blas.openblas() is None:
@@ -246,7 +250,8 @@ def _shifted_plan(xp, geom: ConvGeometry, window: Window, xf, out_sizes):
 
 def _on_grid(xp, a, window: Window, padded, slack: int):
     """Channel-first data ``a`` (N, C, *S) as one zero-filled (C, N * prod(padded) +
-    slack) workspace matrix, each image on its own zero-padded grid."""
+    slack) workspace matrix, each image on its own grid of ``padded`` = S + pad, at
+    offset ``pad`` along each axis (see ``_shifted_plan``)."""
     n, c, sizes = a.shape[0], a.shape[1], a.shape[2:]
     length = n * math.prod(padded)
     flat = WORKSPACE.take(xp, (c, length + slack), a.dtype)
@@ -265,9 +270,11 @@ def _shifted_product(xp, window: Window, xf, wm, bias, out_sizes, plan):
     number of columns), and all of them accumulate into one (F, N * grid) output
     through the BLAS with beta 1 (``_host_blas.gemm``; NumPy's ``matmul`` cannot
     accumulate). The outputs computed at padding positions are dropped when the valid
-    ones are copied to (N, F, *O). ResNet's 3x3 layer (batch 32, 64 channels, 56x56),
-    predicting: 106 against 156 ms for im2col and one product; its nine products ran
-    at 99-117 GFLOP/s (``benchmarks/conv.py --profile``)."""
+    ones are copied to (N, F, *O). Each image's grid has the padding once between
+    rows (see ``_shifted_plan``): 57x57 for 56x56 with pad 1. ResNet's 3x3 layer
+    (batch 32, 64 channels, 56x56), predicting: 101 against 148 ms for im2col and one
+    product; its nine products ran at 99-117 GFLOP/s (``benchmarks/conv.py
+    --profile``)."""
     padded, shifts = plan
     n, c, f, kernel = xf.shape[0], xf.shape[1], wm.shape[1], window.kernel
     length = n * math.prod(padded)
