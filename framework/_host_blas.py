@@ -19,9 +19,9 @@ are NumPy float32 or float64 arrays of one dtype, C-contiguous (``gemm``: rows o
 columns contiguous), and large enough to beat the ctypes call (about 7 us; ``gemm``
 has no minimum, its callers are large); the caller then does the NumPy operation.
 Results equal NumPy's (a copy is a copy; an update may differ in the last bit, as
-OpenBLAS fuses its multiply and add; a product to rounding). The library is looked up once, in the
-files this process mapped (``/proc/self/maps``), under the names of NumPy's wheels
-(``scipy_openblas``, 64-bit integers) and of a plain OpenBLAS.
+OpenBLAS fuses its multiply and add; a product to rounding). The library is looked
+up once, in the files this process mapped (``/proc/self/maps``), under the names of
+NumPy's wheels (``scipy_openblas``, 64-bit integers) and of a plain OpenBLAS.
 ``FRAMEWORK_HOST_BLAS=off`` (read at import) or ``ENABLED = False`` turns it all off.
 Ground floor: imports nothing from the framework.
 """
@@ -177,7 +177,8 @@ def gemm(alpha: float, a, b, beta: float, c) -> bool:
         return False
     code = {numpy.dtype(numpy.float32): "s", numpy.dtype(numpy.float64): "d"}.get(a.dtype)
     ops = (_operand(a), _operand(b), _operand(c))
-    if code is None or None in ops or ops[2][0] or openblas() is None:
+    if code is None or None in ops or ops[2][0] or not c.flags.writeable \
+            or openblas() is None:
         return False
     (m, k), (k2, n) = a.shape, b.shape
     if k2 != k or c.shape != (m, n):

@@ -227,6 +227,9 @@ def test_gemm_leaves_what_it_cannot_do():
     assert not _host_blas.gemm(1.0, a, b.astype(np.float64), 0.0, c)
     assert not _host_blas.gemm(1.0, np.ones((3, 8), np.float32)[:, ::2], b, 0.0, c)
     assert not _host_blas.gemm(1.0, a, b, 0.0, np.zeros((2, 3), np.float32).T)
+    frozen = np.zeros((3, 2), np.float32)
+    frozen.flags.writeable = False
+    assert not _host_blas.gemm(1.0, a, b, 0.0, frozen)
     np.testing.assert_array_equal(c, 0)
     if _host_blas.openblas() is not None:
         with pytest.raises(ValueError, match="do not fit"):
