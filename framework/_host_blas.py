@@ -122,13 +122,16 @@ def openblas() -> Optional[_Library]:
     return _found["library"]
 
 
+_CODES = {numpy.dtype(numpy.float32): "s", numpy.dtype(numpy.float64): "d"}   # BLAS prefixes
+
+
 def _code(*arrays) -> Optional[str]:
     """'s' or 'd' when every array is a C-contiguous NumPy array of that one dtype."""
     dtype = arrays[0].dtype
     for a in arrays:
         if type(a) is not numpy.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
             return None
-    return {numpy.dtype(numpy.float32): "s", numpy.dtype(numpy.float64): "d"}.get(dtype)
+    return _CODES.get(dtype)
 
 
 def _address(a) -> int:
@@ -175,7 +178,7 @@ def gemm(alpha: float, a, b, beta: float, c) -> bool:
     where it does not apply."""
     if not ENABLED or a.dtype != b.dtype or a.dtype != c.dtype:
         return False
-    code = {numpy.dtype(numpy.float32): "s", numpy.dtype(numpy.float64): "d"}.get(a.dtype)
+    code = _CODES.get(a.dtype)
     ops = (_operand(a), _operand(b), _operand(c))
     if code is None or None in ops or ops[2][0] or not c.flags.writeable \
             or openblas() is None:

@@ -249,16 +249,21 @@ def _shifted_plan(xp, geom: ConvGeometry, window: Window, xf, out_sizes):
 
 
 def _on_grid(xp, a, window: Window, padded, slack: int):
-    """Channel-first data ``a`` (N, C, *S) as one zero-filled (C, N * prod(padded) +
-    slack) workspace matrix, each image on its own grid of ``padded`` = S + pad, at
-    offset ``pad`` along each axis (see ``_shifted_plan``)."""
+    """Channel-first data ``a`` (N, C, *S) as one (C, N * prod(padded) + slack)
+    workspace matrix, each image on its own grid of ``padded`` = S + pad, at offset
+    ``pad`` along each axis (see ``_shifted_plan``); the rest, the leading ``pad``
+    along each axis and the slack, is zero. Each value is written once."""
     n, c, sizes = a.shape[0], a.shape[1], a.shape[2:]
     length = n * math.prod(padded)
     flat = WORKSPACE.take(xp, (c, length + slack), a.dtype)
-    flat.fill(0)
+    flat[:, length:] = 0
+    grids = flat[:, :length].reshape((c, n) + tuple(padded))
+    for axis, p in enumerate(window.pad):
+        if p:
+            grids[(slice(None),) * (axis + 2) + (slice(0, p),)] = 0
     inside = (slice(None), slice(None)) + tuple(slice(p, p + s)
                                                 for p, s in zip(window.pad, sizes))
-    flat[:, :length].reshape((c, n) + tuple(padded))[inside] = a.swapaxes(0, 1)
+    grids[inside] = a.swapaxes(0, 1)
     return flat
 
 
